@@ -1,0 +1,32 @@
+# onerep: the study "One deep music representation to rule them all?" as a workflow.
+#
+#   snakemake --profile workflow/profiles/local --configfile config/config.yaml
+#
+# The config is validated (defaults filled, unknown keys and wrong types rejected)
+# before any rule is defined, so a wrong key fails before any job starts.
+import sys
+
+from onerep.config import ConfigError, validate
+
+configfile: "config/config.yaml"
+
+try:
+    _validated = validate(config)
+except ConfigError as _exc:
+    sys.stderr.write(f"onerep: {_exc}\n")
+    sys.exit(1)
+config.clear()
+config.update(_validated)
+
+# Every stage appends the files it wants built by default to FINAL_TARGETS.
+FINAL_TARGETS: list[str] = []
+
+
+rule all:
+    input:
+        lambda wildcards: FINAL_TARGETS,
+    default_target: True
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"

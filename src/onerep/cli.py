@@ -1,0 +1,67 @@
+"""Command-line interface: ``onerep <command> ...``.
+
+Each stage package contributes its commands through a ``commands`` module with a
+``register(subparsers)`` function; the Snakemake rules call these commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .config import ConfigError
+
+# Stage packages, in pipeline order; each may provide ``<package>.commands``.
+STAGES = (
+    "demo",
+    "audio",
+    "sources",
+    "design",
+    "models",
+    "targets",
+    "features",
+    "evaluate",
+    "analysis",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every stage's sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="onerep",
+        description="Run, reproduce and generalise 'One deep music representation to rule them all?'.",
+    )
+    parser.add_argument("--version", action="version", version=f"onerep {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for stage in STAGES:
+        name = f"onerep.{stage}.commands"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name in (name, f"onerep.{stage}"):
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``onerep`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        # Errors on bad input carry a message naming the file/track/key; no traceback.
+        print(f"onerep {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Study configuration: load YAML, fill schema defaults, validate with clear messages.
+
+The schema (``schema/config.schema.yaml``, also reachable as
+``workflow/schemas/config.schema.yaml``) is the single description of every key.
+Validation happens before any job starts: in the Snakefile at parse time and in
+every CLI command that takes ``--configfile``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_FILE = "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration that does not match the schema; the message names the key."""
+
+
+def load_schema() -> dict[str, Any]:
+    """Return the packaged JSON schema as a dict."""
+    text = resources.files("onerep.schema").joinpath(SCHEMA_FILE).read_text()
+    return yaml.safe_load(text)
+
+
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if ref is None:
+        return schema
+    node: Any = root
+    for part in ref.lstrip("#/").split("/"):
+        node = node[part]
+    merged = dict(node)
+    merged.update({k: v for k, v in schema.items() if k != "$ref"})
+    return _resolve(merged, root)
+
+
+def fill_defaults(value: Any, schema: dict[str, Any], root: dict[str, Any] | None = None) -> Any:
+    """Return ``value`` with every missing key that has a schema default filled in."""
+    root = root if root is not None else schema
+    schema = _resolve(schema, root)
+    if isinstance(value, dict) and "properties" in schema:
+        out = dict(value)
+        for key, sub in schema["properties"].items():
+            sub_r = _resolve(sub, root)
+            if key not in out and "default" in sub_r:
+                out[key] = copy.deepcopy(sub_r["default"])
+            if key in out:
+                out[key] = fill_defaults(out[key], sub_r, root)
+        return out
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [fill_defaults(v, schema["items"], root) for v in value]
+    return value
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    return ".".join(parts) if parts else "<top level>"
+
+
+def _message(error: jsonschema.ValidationError, schema: dict[str, Any]) -> str:
+    where = _key_path(error)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        parts = []
+        for key in extra:
+            full = f"{where}.{key}" if where != "<top level>" else key
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            parts.append(f"unknown key '{full}'{hint}; allowed here: {', '.join(allowed)}")
+        return "; ".join(parts)
+    if error.validator == "required":
+        return f"missing key in '{where}': {error.message}"
+    return f"key '{where}': {error.message}"
+
+
+def validate(config: dict[str, Any]) -> dict[str, Any]:
+    """Fill defaults into ``config`` and validate it; raise :class:`ConfigError`.
+
+    Returns the completed configuration (a new dict). Every problem is listed,
+    each naming the dotted key it concerns.
+    """
+    schema = load_schema()
+    full = fill_defaults(copy.deepcopy(config or {}), schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(full), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = [_message(e, schema) for e in errors]
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+    _check_semantics(full)
+    return full
+
+
+def _check_semantics(cfg: dict[str, Any]) -> None:
+    """Cross-key checks the JSON schema cannot express."""
+    unknown = [s for s in cfg["design"]["sources"] if s not in cfg["sources"]["names"]]
+    if unknown:
+        raise ConfigError(
+            f"key 'design.sources': {unknown} are not among 'sources.names' {cfg['sources']['names']}"
+        )
+    names = [t["name"] for t in cfg["targets"]]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(f"key 'targets': duplicate target names {dup}")
+    for i, t in enumerate(cfg["targets"]):
+        if t["kind"] == "mediaeval2013" and t["dimension"] is None:
+            raise ConfigError(f"key 'targets.{i}.dimension': mediaeval2013 needs arousal or valence")
+        if t["kind"] == "custom" and (t["labels_csv"] is None or t["task"] is None):
+            raise ConfigError(f"key 'targets.{i}': a custom target needs labels_csv and task")
+        if t["kind"] != "custom" and t["root"] is None:
+            raise ConfigError(f"key 'targets.{i}.root': target '{t['name']}' needs its data folder")
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file and return it validated with defaults filled in."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    try:
+        return validate(raw or {})
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
