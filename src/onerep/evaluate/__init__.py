@@ -1,0 +1,40 @@
+"""Evaluation of representations on target data sets (SPEC section 8).
+
+- ``mlp``: MLP classification (accuracy) and regression (R^2) on features
+  standardised on the training part.
+- ``als``: content-aware weighted matrix factorisation by vectorised ALS.
+- ``recommend``: cold-start recommendation (filter, hold out, fit, nDCG@k).
+- ``ranking``: nDCG@k with the ideal DCG truncated at k.
+- ``scores``: one representation on one target -> the tidy score table.
+- ``plan``: which representations the workflow scores, and their metadata.
+
+The names below are loaded on first use, so that importing the package (as the
+``onerep`` command line does for every command) stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_NAMES = {
+    "als": ("ALSModel", "ALSParams", "als_loss", "fit_content_als", "kcore_filter"),
+    "data": ("load_features", "load_interactions", "load_labels", "load_splits", "task_of"),
+    "plan": ("baseline_reps", "run_meta", "score_files"),
+    "ranking": ("ideal_dcg", "ndcg_at_k", "ndcg_from_ranked"),
+    "recommend": ("evaluate_split",),
+    "scores": ("SCORE_COLUMNS", "evaluate_representation", "read_scores", "write_scores"),
+}
+_WHERE = {name: module for module, names in _NAMES.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

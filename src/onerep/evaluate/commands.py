@@ -1,0 +1,55 @@
+"""``onerep evaluate``: score one representation on one target."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``evaluate`` command."""
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score one representation's features on one target (MLP or content-aware ALS)",
+        description=(
+            "Fit the target model on the features of one representation for every repetition of "
+            "the target's splits and write the tidy score table (run_id, target, repetition, metric, "
+            "value, seed, strategy, sources, n, n_train, n_test)."
+        ),
+    )
+    p.add_argument("--features", required=True, help="features HDF5 (track_id, features)")
+    p.add_argument("--labels", help="labels.tsv of the target (classification/regression)")
+    p.add_argument("--splits", required=True, help="splits.tsv of the target")
+    p.add_argument("--interactions", help="interactions.tsv (recommendation)")
+    p.add_argument("--task", required=True, choices=["classification", "regression", "recommendation"])
+    p.add_argument("--settings", required=True,
+                   help='JSON (or @file): seed, evaluate.repetitions and evaluate.mlp or evaluate.als')
+    p.add_argument("--run-meta", required=True,
+                   help='JSON (or @file): {"run_id", "target", "strategy", "sources", "n"}')
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    p.add_argument("-o", "--output", required=True, help="score table TSV to write")
+    p.add_argument("--log", help="log file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of ``onerep evaluate``."""
+    from threadpoolctl import threadpool_limits
+
+    from ..util import setup_logging
+    from .scores import evaluate_representation, parse_json_arg, write_scores
+
+    log = setup_logging(args.log)
+    settings = parse_json_arg(args.settings, "--settings")
+    meta = parse_json_arg(args.run_meta, "--run-meta")
+    start = time.perf_counter()
+    with threadpool_limits(limits=max(1, args.threads)):
+        table = evaluate_representation(
+            args.features, args.task, settings, meta,
+            labels=args.labels, splits=args.splits, interactions=args.interactions,
+        )
+    write_scores(table, args.output)
+    log.info("%s on %s: %s mean %.4f over %d repetitions (%.1f s) -> %s",
+             meta.get("run_id"), meta.get("target"), table["metric"].iloc[0], table["value"].mean(),
+             len(table), time.perf_counter() - start, args.output)
+    return 0

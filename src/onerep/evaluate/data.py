@@ -1,0 +1,179 @@
+"""Readers of the evaluation inputs (features, labels, splits, interactions), with
+checks whose errors name the file, the line or the track and what is wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TASKS = ("classification", "regression", "recommendation")
+
+# The task of each built-in target kind; a custom target names its own.
+KIND_TASKS = {
+    "gtzan": "classification",
+    "fma": "classification",
+    "ballroom": "classification",
+    "irmas": "classification",
+    "mediaeval2013": "regression",
+    "lastfm1k": "recommendation",
+}
+
+
+def task_of(target_cfg: dict) -> str:
+    """The task of a target config entry: from its ``kind``, or ``task`` for a custom one."""
+    kind = target_cfg["kind"]
+    task = KIND_TASKS.get(kind) or target_cfg.get("task")
+    if task not in TASKS:
+        raise ValueError(f"target '{target_cfg.get('name')}' (kind {kind}) has no known task; set 'task'")
+    return task
+
+
+@dataclass
+class Features:
+    """One representation of one target's tracks."""
+
+    track_ids: np.ndarray  # (N,) str
+    X: np.ndarray  # (N, D) float32
+    path: str
+
+    def rows(self, track_ids: np.ndarray) -> np.ndarray:
+        """Row index of each of ``track_ids`` (-1 where the track has no features)."""
+        index = pd.Index(self.track_ids)
+        return index.get_indexer(pd.Index(track_ids))
+
+
+def load_features(path: str | Path) -> Features:
+    """Read ``track_id`` and ``features`` of a features HDF5 file and check them."""
+    import h5py
+
+    path = str(path)
+    try:
+        with h5py.File(path, "r") as f:
+            for name in ("track_id", "features"):
+                if name not in f:
+                    raise ValueError(f"{path}: no dataset '{name}' (has {sorted(f)})")
+            ids = np.asarray(f["track_id"].asstr()[()] if f["track_id"].dtype.kind in "OS" else f["track_id"][()])
+            X = np.asarray(f["features"][()])
+    except OSError as exc:
+        raise ValueError(f"{path}: not a readable HDF5 features file ({exc})") from None
+    ids = ids.astype(str)
+    if X.ndim != 2:
+        raise ValueError(f"{path}: 'features' must be 2-D (tracks x dimensions), has shape {X.shape}")
+    if X.shape[0] != ids.shape[0]:
+        raise ValueError(f"{path}: {ids.shape[0]} track ids but {X.shape[0]} feature rows")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{path}: empty features (shape {X.shape})")
+    dup = pd.Index(ids)[pd.Index(ids).duplicated()]
+    if len(dup):
+        raise ValueError(f"{path}: duplicate track ids, e.g. {list(dup[:3])}")
+    if not np.issubdtype(X.dtype, np.number):
+        raise ValueError(f"{path}: 'features' is not numeric ({X.dtype})")
+    bad = ~np.isfinite(X).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{path}: non-finite feature values (NaN/inf) for {int(bad.sum())} tracks, e.g. {list(ids[bad][:3])}"
+        )
+    return Features(track_ids=ids, X=X.astype(np.float32, copy=False), path=path)
+
+
+def _read_tsv(path: str | Path, columns: list[str], what: str) -> pd.DataFrame:
+    path = str(path)
+    try:
+        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"{path}: not a valid {what} TSV ({exc})") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: empty file; expected a {what} TSV with columns {columns}") from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing} (has {list(df.columns)})")
+    return df
+
+
+def _line(i: int) -> int:
+    """File line number of data row ``i`` (1-based lines, the header is line 1)."""
+    return int(i) + 2
+
+
+def load_labels(path: str | Path, task: str) -> pd.Series:
+    """``label`` per ``track_id`` of a target's labels.tsv: strings for classification,
+    floats for regression."""
+    df = _read_tsv(path, ["track_id", "label"], "labels")
+    dup = df["track_id"].duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise ValueError(f"{path}, line {_line(i)}: track '{df.track_id.iloc[i]}' appears twice")
+    empty = df["label"].str.strip() == ""
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise ValueError(f"{path}, line {_line(i)}: track '{df.track_id.iloc[i]}' has an empty label")
+    labels = df.set_index("track_id")["label"]
+    if task == "regression":
+        values = pd.to_numeric(labels, errors="coerce")
+        bad = ~np.isfinite(values.to_numpy(dtype=float))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{path}, line {_line(i)}: label '{labels.iloc[i]}' of track '{labels.index[i]}' "
+                "is not a finite number (regression target)"
+            )
+        return values.astype(float)
+    return labels
+
+
+def load_splits(path: str | Path) -> pd.DataFrame:
+    """A target's splits.tsv: ``repetition`` (int), ``track_id``, ``fold`` (train/test), ``seed``."""
+    df = _read_tsv(path, ["repetition", "track_id", "fold"], "splits")
+    rep = pd.to_numeric(df["repetition"], errors="coerce")
+    if rep.isna().any():
+        i = int(np.flatnonzero(rep.isna())[0])
+        raise ValueError(f"{path}, line {_line(i)}: repetition '{df.repetition.iloc[i]}' is not an integer")
+    df["repetition"] = rep.astype(int)
+    bad = ~df["fold"].isin(["train", "test"])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{path}, line {_line(i)}: fold '{df.fold.iloc[i]}' is neither 'train' nor 'test'")
+    dup = df.duplicated(["repetition", "track_id"])
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise ValueError(
+            f"{path}, line {_line(i)}: track '{df.track_id.iloc[i]}' appears twice in repetition {df.repetition.iloc[i]}"
+        )
+    return df
+
+
+def load_interactions(path: str | Path) -> pd.DataFrame:
+    """``user``, ``track_id``, ``count`` (float > 0) of an interactions.tsv.
+
+    Rows with a zero count are not interactions and are dropped; repeated
+    (user, track) pairs are summed.
+    """
+    df = _read_tsv(path, ["user", "track_id", "count"], "interactions")
+    count = pd.to_numeric(df["count"], errors="coerce")
+    bad = ~np.isfinite(count.to_numpy(dtype=float)) | (count < 0).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{path}, line {_line(i)}: count '{df['count'].iloc[i]}' is not a non-negative number"
+        )
+    df["count"] = count.astype(float)
+    df = df[df["count"] > 0]
+    return df.groupby(["user", "track_id"], as_index=False, sort=True)["count"].sum()
+
+
+def repetition_plan(splits: pd.DataFrame, repetitions: int, path: str = "splits") -> list[tuple[int, int]]:
+    """``(repetition label, split repetition)`` pairs for ``repetitions`` evaluations.
+
+    Uses the first ``repetitions`` repetitions of the splits file. A file with a single
+    repetition is a fixed split: it is evaluated ``repetitions`` times, labelled
+    ``r0, r0+1, ...``, each with its own model seed.
+    """
+    reps = sorted(int(r) for r in splits["repetition"].unique())
+    if len(reps) >= repetitions:
+        return [(r, r) for r in reps[:repetitions]]
+    if len(reps) == 1:
+        return [(reps[0] + i, reps[0]) for i in range(repetitions)]
+    raise ValueError(f"{path}: {len(reps)} repetitions {reps}, but evaluate.repetitions is {repetitions}")

@@ -1,0 +1,86 @@
+"""MLP classification and regression on frozen features (SPEC section 8).
+
+Two hidden layers of 256 ReLU units, Adam, at most 200 iterations (scikit-learn's
+``MLPClassifier`` / ``MLPRegressor`` with their other defaults, as in the paper),
+features standardised with the mean and deviation of the training part only.
+Accuracy for classification, R^2 for regression.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MLPParams:
+    """Model settings (config ``evaluate.mlp``)."""
+
+    hidden: tuple[int, ...] = (256, 256)
+    max_iter: int = 200
+    learning_rate: float = 0.001
+    backend: str = "sklearn"
+
+    @classmethod
+    def from_settings(cls, mlp: dict) -> MLPParams:
+        """Take the keys of an ``evaluate.mlp`` settings dict."""
+        out = cls()
+        if "hidden" in mlp:
+            out.hidden = tuple(int(h) for h in mlp["hidden"])
+        for key in ("max_iter", "learning_rate", "backend"):
+            if key in mlp:
+                setattr(out, key, mlp[key])
+        if out.backend != "sklearn":
+            raise ValueError(f"evaluate.mlp.backend '{out.backend}' is not available; use 'sklearn'")
+        return out
+
+
+def build_mlp(task: str, params: MLPParams, seed: int):
+    """A standardise-then-MLP scikit-learn pipeline for ``task`` seeded with ``seed``."""
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    kwargs = dict(
+        hidden_layer_sizes=params.hidden,
+        activation="relu",
+        solver="adam",
+        learning_rate_init=params.learning_rate,
+        max_iter=params.max_iter,
+        random_state=seed,
+    )
+    if task == "classification":
+        model = MLPClassifier(**kwargs)
+    elif task == "regression":
+        model = MLPRegressor(**kwargs)
+    else:
+        raise ValueError(f"no MLP for task '{task}'")
+    # The scaler is fitted inside the pipeline, so on the training part only.
+    return make_pipeline(StandardScaler(), model)
+
+
+def fit_score(
+    task: str, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
+    params: MLPParams, seed: int,
+) -> tuple[str, float]:
+    """Fit on the training part, score on the test part: ``("accuracy" | "r2", value)``."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import accuracy_score, r2_score
+
+    if task == "classification" and len(np.unique(y_train)) < 2:
+        raise ValueError(f"the training part has a single class {np.unique(y_train)}; cannot fit a classifier")
+    pipe = build_mlp(task, params, seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        pipe.fit(X_train, y_train)
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        log.info("MLP stopped at max_iter=%d before converging (as in the paper's fixed budget)", params.max_iter)
+    pred = pipe.predict(X_test)
+    if task == "classification":
+        return "accuracy", float(accuracy_score(y_test, pred))
+    return "r2", float(r2_score(y_test, pred))

@@ -1,0 +1,197 @@
+"""Score one representation on one target: the tidy score table of (run, target).
+
+One row per repetition: run_id, target, repetition, metric, value, seed, strategy,
+sources, n, followed by n_train and n_test (the tracks actually used, after tracks
+without features were left out), so the analysis needs no other file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..util import atomic_path, derive_seed
+from .data import TASKS, Features, load_features, load_interactions, load_labels, load_splits, repetition_plan
+from .mlp import MLPParams, fit_score
+
+log = logging.getLogger(__name__)
+
+SCORE_COLUMNS = [
+    "run_id", "target", "repetition", "metric", "value", "seed", "strategy", "sources", "n", "n_train", "n_test",
+]
+RUN_META_KEYS = ("run_id", "target", "strategy", "sources", "n")
+
+
+def setting(settings: dict[str, Any], key: str, default: Any = None) -> Any:
+    """A setting by dotted key, from a flat ``{"evaluate.mlp": ...}`` (as the rules pass it)
+    or a nested ``{"evaluate": {"mlp": ...}}`` dict."""
+    if key in settings:
+        return settings[key]
+    node: Any = settings
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def check_run_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """The run metadata with its keys checked: run_id, target, strategy, sources, n."""
+    missing = [k for k in RUN_META_KEYS if k not in meta]
+    if missing:
+        raise ValueError(f"run metadata lacks {missing} (has {sorted(meta)})")
+    out = {k: meta[k] for k in RUN_META_KEYS}
+    if isinstance(out["sources"], list | tuple):
+        out["sources"] = ",".join(out["sources"])
+    out["n"] = int(out["n"])
+    return out
+
+
+def _split_tracks(splits: pd.DataFrame, split_rep: int) -> pd.Series:
+    part = splits[splits["repetition"] == split_rep]
+    return part.set_index("track_id")["fold"]
+
+
+def score_mlp(
+    features: Features, labels: pd.Series, splits: pd.DataFrame, task: str, settings: dict[str, Any],
+    meta: dict[str, Any], splits_path: str = "splits",
+) -> pd.DataFrame:
+    """Classification/regression scores of ``features`` over the repetitions of ``splits``."""
+    params = MLPParams.from_settings(setting(settings, "evaluate.mlp", {}) or {})
+    repetitions = int(setting(settings, "evaluate.repetitions", 5))
+    master = int(setting(settings, "seed", 0))
+    rows = []
+    for rep_label, split_rep in repetition_plan(splits, repetitions, splits_path):
+        folds = _split_tracks(splits, split_rep)
+        no_label = folds.index.difference(labels.index)
+        if len(no_label):
+            raise ValueError(
+                f"{splits_path}: repetition {split_rep} has {len(no_label)} tracks without a label, "
+                f"e.g. {list(no_label[:3])}"
+            )
+        idx = features.rows(folds.index.to_numpy())
+        missing = folds.index[idx < 0]
+        if len(missing):
+            log.warning(
+                "repetition %s: %d of %d split tracks have no features and are left out, e.g. %s",
+                rep_label, len(missing), len(folds), list(missing[:5]),
+            )
+        present = idx >= 0
+        fold = folds.to_numpy()[present]
+        X = features.X[idx[present]]
+        y = labels.reindex(folds.index[present]).to_numpy()
+        tr, te = fold == "train", fold == "test"
+        if tr.sum() == 0 or te.sum() == 0:
+            raise ValueError(
+                f"{splits_path}: repetition {split_rep} has {int(tr.sum())} training and {int(te.sum())} test "
+                f"tracks with features in {features.path}; both must be non-empty"
+            )
+        seed = derive_seed(master, "mlp", meta["run_id"], meta["target"], rep_label)
+        metric, value = fit_score(task, X[tr], y[tr], X[te], y[te], params, seed)
+        log.info("repetition %s: %s = %.4f (train %d, test %d, seed %d)", rep_label, metric, value,
+                 int(tr.sum()), int(te.sum()), seed)
+        rows.append(dict(repetition=rep_label, metric=metric, value=value, seed=seed,
+                         n_train=int(tr.sum()), n_test=int(te.sum())))
+    return _table(rows, meta)
+
+
+def score_recommendation(
+    features: Features, interactions: pd.DataFrame, splits: pd.DataFrame, settings: dict[str, Any],
+    meta: dict[str, Any], splits_path: str = "splits",
+) -> pd.DataFrame:
+    """nDCG@k of the content-aware ALS with ``features`` over the repetitions of ``splits``."""
+    from .als import ALSParams
+    from .recommend import evaluate_split
+
+    als = setting(settings, "evaluate.als", {}) or {}
+    params = ALSParams.from_settings(als)
+    k = int(als.get("ndcg_k", 500))
+    repetitions = int(setting(settings, "evaluate.repetitions", 5))
+    master = int(setting(settings, "seed", 0))
+    rows = []
+    for rep_label, split_rep in repetition_plan(splits, repetitions, splits_path):
+        folds = _split_tracks(splits, split_rep)
+        seed = derive_seed(master, "als", meta["run_id"], meta["target"], rep_label)
+        try:
+            res = evaluate_split(
+                interactions, features.track_ids, features.X, folds, params, seed, k=k,
+                min_user_tracks=int(als.get("min_user_tracks", 5)),
+                min_track_users=int(als.get("min_track_users", 5)),
+                candidates=str(als.get("candidates", "heldout")),
+            )
+        except ValueError as exc:
+            raise ValueError(f"{splits_path}, repetition {split_rep}: {exc}") from None
+        rows.append(dict(repetition=rep_label, metric=f"ndcg@{k}", value=res.ndcg, seed=seed,
+                         n_train=res.n_train_tracks, n_test=res.n_heldout_tracks))
+    return _table(rows, meta)
+
+
+def _table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    for key in RUN_META_KEYS:
+        df[key] = meta[key]
+    return df[SCORE_COLUMNS]
+
+
+def evaluate_representation(
+    features: str | Path,
+    task: str,
+    settings: dict[str, Any],
+    run_meta: dict[str, Any],
+    labels: str | Path | None = None,
+    splits: str | Path | None = None,
+    interactions: str | Path | None = None,
+) -> pd.DataFrame:
+    """Score the features file of one representation on one target; the tidy score table.
+
+    ``settings``: the seed and the ``evaluate`` keys (flat dotted keys as the rules pass
+    them, or nested); ``run_meta``: run_id, target, strategy, sources, n.
+    """
+    if task not in TASKS:
+        raise ValueError(f"unknown task '{task}'; one of {TASKS}")
+    meta = check_run_meta(run_meta)
+    if splits is None:
+        raise ValueError("a splits file is needed")
+    feats = load_features(features)
+    split_df = load_splits(splits)
+    if task == "recommendation":
+        if interactions is None:
+            raise ValueError("the recommendation task needs an interactions file (--interactions)")
+        return score_recommendation(feats, load_interactions(interactions), split_df, settings, meta, str(splits))
+    if labels is None:
+        raise ValueError(f"the {task} task needs a labels file (--labels)")
+    return score_mlp(feats, load_labels(labels, task), split_df, task, settings, meta, str(splits))
+
+
+def write_scores(table: pd.DataFrame, path: str | Path) -> None:
+    """Write a score table as TSV, atomically."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, sep="\t", index=False, float_format="%.10g")
+
+
+def read_scores(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """All score tables in ``paths`` as one DataFrame (``sources`` as a string, ``n`` int)."""
+    frames = [pd.read_csv(p, sep="\t", dtype={"run_id": str, "target": str, "sources": str, "metric": str})
+              for p in paths]
+    if not frames:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def parse_json_arg(text: str, what: str) -> dict[str, Any]:
+    """A JSON object given on the command line (or ``@file``), with a clear error."""
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{what}: not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what}: expected a JSON object, got {type(value).__name__}")
+    return value
+
