@@ -1,0 +1,156 @@
+"""Baseline representations computed by the extraction stage (SPEC section 7).
+
+- ``mfcc``: 20 MFCCs, their first and second differences, mean and standard deviation
+  over time: [means (60) | stds (60)] = 120 values, ordered mfcc, delta, delta-delta
+  within each half. Computed from the mel store: the two channels are combined by
+  averaging their power (dB -> power -> mean -> dB), i.e. the mel spectrum of the
+  channels' mean power, which for a mono file equals its own dB mel; then
+  ``librosa.feature.mfcc(S=...)`` (DCT-II, ortho) and ``librosa.feature.delta``
+  (width 9). Clips shorter than 9 frames are tiled by repetition to 9 frames. With
+  fewer than 20 mel bands there are only n_mels coefficients (6 n_mels values).
+- ``rand-<strategy>``: the network of a strategy, untrained (initialised with the seed
+  ``derive_seed(seed, "rand", strategy)``), standardised with the learning corpus's
+  scaler, pooled like a trained run. SS-R is built with the first design source
+  (its fc-feature does not depend on the source); the other strategies with all
+  design sources.
+- ``user-<name>``: features a user computed elsewhere (an HDF5 with ``track_id`` and
+  ``features`` per target), checked to cover every track of the target and written
+  in the target's track order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from onerep.util import derive_seed
+
+from .extract import store_clips
+from .melstore import MelReader
+from .pool import Embed, pool
+
+log = logging.getLogger("onerep.features")
+
+N_MFCC = 20
+DELTA_WIDTH = 9
+
+
+def mel_db_mono(mel: np.ndarray) -> np.ndarray:
+    """(T, channels, n_mels) dB mel -> (n_mels, T) dB mel of the channels' mean power."""
+    db = np.asarray(mel, dtype=np.float64)
+    peak = db.max(axis=1, keepdims=True)  # factor the largest channel out for stability
+    power = np.power(10.0, (db - peak) / 10.0).mean(axis=1)
+    return (10.0 * np.log10(power) + peak[:, 0]).T
+
+
+def mfcc_vector(mel: np.ndarray, n_mfcc: int = N_MFCC) -> np.ndarray:
+    """The MFCC baseline of one clip: (T, 2, n_mels) dB mel -> (6 n_mfcc,) float32."""
+    import librosa
+
+    s_db = mel_db_mono(mel)
+    if s_db.shape[1] < DELTA_WIDTH:
+        s_db = s_db[:, np.arange(DELTA_WIDTH) % s_db.shape[1]]
+    m = librosa.feature.mfcc(S=s_db, n_mfcc=n_mfcc)
+    d1 = librosa.feature.delta(m, width=DELTA_WIDTH, order=1)
+    d2 = librosa.feature.delta(m, width=DELTA_WIDTH, order=2)
+    return pool(np.concatenate([m, d1, d2]).T)
+
+
+def mfcc_store(store: MelReader) -> np.ndarray:
+    """MFCC baseline of every track of a mel store (N, 120), in store order."""
+    if len(store) == 0:
+        raise ValueError("the mel store holds no track")
+    return np.stack([mfcc_vector(m) for m in store_clips(store, "mfcc")])
+
+
+def rand_sources(strategy: str, sources: Sequence[str]) -> list[str]:
+    """Sources of the untrained network of a strategy (SS-R: the first one)."""
+    if not sources:
+        raise ValueError("the Rand baseline needs at least one design source")
+    return [sources[0]] if strategy == "ssr" else list(sources)
+
+
+def rand_seed(seed: int, strategy: str) -> int:
+    """Initialisation seed of the Rand baseline of a strategy."""
+    return derive_seed(seed, "rand", strategy)
+
+
+def rand_network(strategy: str, sources: Sequence[str], *, k: int, width: float, seed: int,
+                 build: Callable[..., Any] | None = None) -> Any:
+    """The untrained network of ``strategy``, initialised from ``seed`` (eval mode)."""
+    import torch
+
+    if build is None:
+        try:
+            from onerep.models import build_network as build
+        except ImportError as exc:
+            raise ValueError(f"the Rand baseline needs the models package ({exc})") from None
+    torch.manual_seed(seed)
+    net = build(strategy, rand_sources(strategy, sources), k=k, width=width)
+    net.eval()
+    return net
+
+
+def load_scaler_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """The learning corpus's per-band scaler (mean, std)."""
+    try:
+        from onerep.audio.scaler import load_scaler
+    except ImportError:  # TODO(lead): stand-in until onerep.audio.scaler is merged
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: scaler not found") from None
+        with np.load(path) as z:
+            if "mean" not in z or "std" not in z:
+                raise ValueError(f"{path}: needs arrays 'mean' and 'std'") from None
+            return np.asarray(z["mean"], np.float32), np.asarray(z["std"], np.float32)
+    mean, std = load_scaler(path)
+    return np.asarray(mean, np.float32), np.asarray(std, np.float32)
+
+
+def user_features(path: str | Path, track_ids: Sequence[str]) -> tuple[np.ndarray, dict[str, Any]]:
+    """A user's feature file, checked and reordered to ``track_ids``: (features, info).
+
+    The file must hold ``track_id`` (N,) strings and ``features`` (N, D) finite
+    numbers, ids unique, covering every id of ``track_ids``; extra ids are dropped.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: user feature file not found")
+    with h5py.File(path, "r") as h5:
+        for name in ("track_id", "features"):
+            if name not in h5:
+                raise ValueError(f"{path}: dataset '{name}' missing (needs track_id and features)")
+        ids = [str(t) for t in h5["track_id"].asstr()[:]]
+        feats = np.asarray(h5["features"][:])
+    if feats.ndim != 2 or len(feats) != len(ids):
+        raise ValueError(f"{path}: features must be (N, D) with N = {len(ids)} track ids, "
+                         f"got shape {feats.shape}")
+    if feats.dtype.kind not in "fiu":
+        raise ValueError(f"{path}: features must be numbers, got dtype {feats.dtype}")
+    index: dict[str, int] = {}
+    for i, t in enumerate(ids):
+        if t in index:
+            raise ValueError(f"{path}: track id '{t}' occurs twice (rows {index[t]} and {i})")
+        index[t] = i
+    missing = [t for t in track_ids if t not in index]
+    if missing:
+        raise ValueError(f"{path}: {len(missing)} of the target's {len(track_ids)} tracks have "
+                         f"no features, e.g. {missing[:5]}")
+    rows = np.array([index[t] for t in track_ids], dtype=np.int64)
+    out = feats[rows].astype(np.float32)
+    bad = ~np.isfinite(out).all(axis=1)
+    if bad.any():
+        first = track_ids[int(np.flatnonzero(bad)[0])]
+        raise ValueError(f"{path}: features of {int(bad.sum())} tracks are not finite, "
+                         f"e.g. track '{first}'")
+    return out, {"source_file": str(path), "extra_ids_dropped": len(ids) - len(track_ids)}
+
+
+__all__ = ["mfcc_vector", "mfcc_store", "rand_network", "rand_seed", "rand_sources",
+           "user_features", "load_scaler_file", "mel_db_mono", "Embed"]

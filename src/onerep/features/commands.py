@@ -1,0 +1,185 @@
+"""Commands of the extraction stage.
+
+- ``onerep extract MODEL AUDIO_DIR -o OUT.h5``: a trained network on a folder of audio
+  (for users, outside the study).
+- ``onerep extract-features``, ``baseline-mfcc``, ``baseline-rand``, ``user-features``:
+  the workflow's feature files ``results/features/<rep>/<target>.h5``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+import numpy as np
+
+from onerep.util import setup_logging
+
+log = logging.getLogger("onerep.features")
+
+
+def _settings(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--settings is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError("--settings must be a JSON object")
+    return value
+
+
+def _threads(n: int | None) -> None:
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    """``onerep extract``: one feature vector per audio file of a folder."""
+    from .extract import extract_folder
+
+    setup_logging(args.log)
+    _threads(args.threads)
+    n, bad = extract_folder(args.model, args.audio_dir, args.out, batch_size=args.batch_size,
+                            device=args.device)
+    print(f"{args.out}: {n} files" + (f", {len(bad)} unreadable (listed above and in the "
+                                     "file's attribute 'unreadable')" if bad else ""),
+          file=sys.stderr)
+    return 0 if n else 1
+
+
+def cmd_extract_features(args: argparse.Namespace) -> int:
+    """Features of a target with a trained run."""
+    from .extract import extract_run
+
+    setup_logging(args.log)
+    _threads(args.threads)
+    s = _settings(args.settings)
+    extract_run(args.model, args.mel, args.out, rep=args.rep, target=args.target,
+                batch_size=int(s.get("extract.batch_size", 256)),
+                device=str(s.get("train.device", "auto")))
+    return 0
+
+
+def cmd_mfcc(args: argparse.Namespace) -> int:
+    """The MFCC baseline of a target."""
+    from .baselines import mfcc_store
+    from .extract import write_features
+    from .melstore import open_mel_store
+
+    setup_logging(args.log)
+    store = open_mel_store(args.mel)
+    feats = mfcc_store(store)
+    frames = np.diff(np.asarray(store.offsets))  # MFCC statistics run over all frames
+    write_features(args.out, store.track_ids, feats, frames, {
+                       "rep": "mfcc", "target": args.target, "source": "mfcc",
+                       "n_mfcc": feats.shape[1] // 6, "crop_frames": 0,
+                       "pooling": "[means | stds] over frames (ddof=0) of [mfcc, delta, "
+                                  "delta-delta]; channels combined by mean power",
+                   })
+    log.info("mfcc/%s: %d tracks, %d dims", args.target, *feats.shape)
+    return 0
+
+
+def cmd_rand(args: argparse.Namespace) -> int:
+    """The Rand baseline (untrained network) of a strategy on a target."""
+    from .baselines import load_scaler_file, rand_network, rand_seed, rand_sources
+    from .extract import extract_store, resolve_device, store_crop, torch_embedder, write_features
+    from .melstore import open_mel_store
+
+    setup_logging(args.log)
+    _threads(args.threads)
+    s = _settings(args.settings)
+    sources = list(s["design.sources"])
+    seed = rand_seed(int(s["seed"]), args.strategy)
+    net = rand_network(args.strategy, sources, k=int(s.get("sources.k", 50)),
+                       width=float(s.get("train.width", 1.0)), seed=seed)
+    mean, std = load_scaler_file(args.scaler)
+    store = open_mel_store(args.mel)
+    dev = resolve_device(str(s.get("train.device", "auto")))
+    rep = f"rand-{args.strategy}"
+    feats, windows = extract_store(torch_embedder(net, dev), store, mean, std,
+                                   int(s.get("extract.batch_size", 256)), desc=f"{rep}/{args.target}")
+    write_features(args.out, store.track_ids, feats, windows, {
+        "rep": rep, "target": args.target, "source": "rand", "seed": seed,
+        "strategy": args.strategy, "sources": rand_sources(args.strategy, sources),
+        "representation": getattr(net, "representation", []), "crop_frames": store_crop(store),
+        "scaler": args.scaler})
+    log.info("%s/%s: %d tracks, %d dims (seed %d)", rep, args.target, *feats.shape, seed)
+    return 0
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """A user's feature file, checked against the target and copied into the layout."""
+    from .baselines import user_features
+    from .extract import write_features
+    from .melstore import open_mel_store
+
+    setup_logging(args.log)
+    store = open_mel_store(args.mel)
+    feats, info = user_features(args.input, store.track_ids)
+    write_features(args.out, store.track_ids, feats, np.zeros(len(feats), dtype=np.int64), {
+        "rep": f"user-{args.name}", "target": args.target, "source": "user",
+        "crop_frames": 0, "pooling": "as supplied by the user", **info})
+    log.info("user-%s/%s: %d tracks, %d dims (%d extra ids dropped)", args.name, args.target,
+             *feats.shape, info["extra_ids_dropped"])
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the extraction commands to the CLI."""
+    p = subparsers.add_parser(
+        "extract", help="features of a folder of audio with a trained network",
+        description="Compute one feature vector per audio file under AUDIO_DIR with a trained "
+                    "model: mel spectrogram with the model's parameters, non-overlapping 2.5 s "
+                    "windows, fc-features, [means | stds] over windows. Writes an HDF5 with "
+                    "track_id (path relative to AUDIO_DIR) and features (float32 N x D). "
+                    "Unreadable files are listed on stderr and in the attribute 'unreadable'.")
+    p.add_argument("model", help="model.pt of a trained run")
+    p.add_argument("audio_dir", help="folder searched recursively for audio files")
+    p.add_argument("-o", "--out", required=True, help="HDF5 file to write")
+    p.add_argument("--batch-size", type=int, default=64, help="windows per forward pass")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--log", help="log file")
+    p.set_defaults(func=cmd_extract)
+
+    def common(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--mel", required=True, help="the target's mel store")
+        q.add_argument("--target", required=True, help="target name (recorded)")
+        q.add_argument("--out", required=True, help="feature file to write")
+        q.add_argument("--log", help="log file")
+
+    p = subparsers.add_parser("extract-features", help="features of a target with a trained run")
+    common(p)
+    p.add_argument("--model", required=True, help="model.pt of the run")
+    p.add_argument("--rep", required=True, help="run id (recorded)")
+    p.add_argument("--settings", help="JSON with extract.batch_size, train.device")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=cmd_extract_features)
+
+    p = subparsers.add_parser("baseline-mfcc", help="MFCC baseline of a target (120 values)")
+    common(p)
+    p.set_defaults(func=cmd_mfcc)
+
+    p = subparsers.add_parser("baseline-rand", help="untrained-network baseline of a target")
+    common(p)
+    p.add_argument("--strategy", required=True, help="strategy of the network")
+    p.add_argument("--scaler", required=True, help="the learning corpus's scaler.npz")
+    p.add_argument("--settings", required=True,
+                   help="JSON with seed, design.sources, sources.k, train.width, "
+                        "extract.batch_size, train.device")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=cmd_rand)
+
+    p = subparsers.add_parser("user-features", help="copy a user's features of a target")
+    common(p)
+    p.add_argument("--name", required=True, help="name of the representation (user-<name>)")
+    p.add_argument("--input", required=True, help="the user's HDF5 (track_id, features)")
+    p.set_defaults(func=cmd_user)

@@ -1,0 +1,296 @@
+"""Feature extraction with a trained network: from a mel store, or from a folder of audio.
+
+Feature files (HDF5): ``track_id`` (N,) UTF-8, ``features`` float32 (N, 2D) =
+[means | stds] over the clip's windows (see :mod:`onerep.features.pool`),
+``n_windows`` int64 (N,); attributes ``rep``, ``target``, ``windows`` (total number
+of windows), ``crop_frames``, ``pooling``, ``seed`` (-1 where nothing is random) and
+what produced the file (run id, strategy, sources, representation layout).
+Inside the workflow the rows follow the order of the target's mel store, so every
+representation of a target lists the same tracks in the same order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from onerep import __version__
+from onerep.targets.common import AUDIO_EXTENSIONS
+from onerep.util import atomic_path, progress
+
+from .melstore import MelReader, open_mel_store
+from .pool import CROP_FRAMES, Embed, pooled_features
+
+log = logging.getLogger("onerep.features")
+
+POOLING = ("[means | stds] over non-overlapping windows of crop_frames frames; population std "
+           "(ddof=0); last partial window dropped; clips shorter than one window tiled by "
+           "repetition")
+
+# Mel parameters that must agree between a model and the mel frames fed to it.
+MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "n_mels")
+
+
+# ------------------------------------------------------------------ files
+
+def write_features(path: str | Path, track_ids: Sequence[str], features: np.ndarray,
+                   n_windows: np.ndarray, attrs: dict[str, Any]) -> None:
+    """Write a feature file atomically (format in the module docstring)."""
+    import h5py
+
+    features = np.asarray(features, dtype=np.float32)
+    if len(features) != len(track_ids) or len(n_windows) != len(track_ids):
+        raise ValueError(f"{path}: {len(track_ids)} track ids, {len(features)} feature rows, "
+                         f"{len(n_windows)} window counts")
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as h5:
+            h5.create_dataset("track_id", data=np.array(list(track_ids), dtype=object),
+                              dtype=h5py.string_dtype())
+            h5.create_dataset("features", data=features)
+            h5.create_dataset("n_windows", data=np.asarray(n_windows, dtype=np.int64))
+            full = {"windows": int(np.sum(n_windows)), "crop_frames": CROP_FRAMES,
+                    "pooling": POOLING, "seed": -1, "onerep_version": __version__}
+            full.update(attrs)
+            for key, value in full.items():
+                if isinstance(value, (list, tuple)) and (not value or isinstance(value[0], str)):
+                    h5.attrs[key] = np.array(list(value), dtype=h5py.string_dtype())
+                elif isinstance(value, (dict, list, tuple)):
+                    h5.attrs[key] = json.dumps(value)
+                elif value is None:
+                    h5.attrs[key] = ""
+                else:
+                    h5.attrs[key] = value
+
+
+def load_features(path: str | Path) -> tuple[list[str], np.ndarray, dict[str, Any]]:
+    """Read a feature file: (track ids, features (N, F) float32, attributes)."""
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: feature file not found")
+    with h5py.File(path, "r") as h5:
+        for name in ("track_id", "features"):
+            if name not in h5:
+                raise ValueError(f"{path}: dataset '{name}' missing")
+        ids = [str(t) for t in h5["track_id"].asstr()[:]]
+        feats = np.asarray(h5["features"][:], dtype=np.float32)
+        attrs: dict[str, Any] = {}
+        for k, v in h5.attrs.items():
+            if isinstance(v, np.ndarray) and v.dtype.kind in "OSU":
+                attrs[k] = [x.decode() if isinstance(x, bytes) else str(x) for x in v]
+            elif isinstance(v, np.generic):
+                attrs[k] = v.item()
+            else:
+                attrs[k] = v
+    return ids, feats, attrs
+
+
+# ------------------------------------------------------------------ networks
+
+def resolve_device(device: str = "auto") -> str:
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but no GPU is visible")
+    return device
+
+
+def torch_embedder(net: Any, device: str = "cpu") -> Embed:
+    """Wrap a network with ``.embed`` as a function of numpy windows (eval mode, no grad)."""
+    import torch
+
+    net.eval()
+    net.to(device)
+
+    def embed(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            out = net.embed(torch.from_numpy(x).to(device))
+        return out.float().cpu().numpy()
+
+    return embed
+
+
+def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """A trained network and its metadata (``onerep.models.load_model``)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: model file not found")
+    try:
+        from onerep.models import load_model as _load
+    except ImportError as exc:
+        raise ValueError(f"cannot load {path}: the models package is missing ({exc})") from None
+    return _load(path)
+
+
+def check_mel_params(model_params: dict[str, Any] | None, store_attrs: dict[str, Any],
+                     where: str) -> None:
+    """Raise when the mel store was computed with other parameters than the model's input."""
+    if not model_params:
+        return
+    diff = [f"{k}: model {model_params[k]} vs store {store_attrs[k]}" for k in MEL_KEYS
+            if k in model_params and k in store_attrs
+            and float(model_params[k]) != float(store_attrs[k])]
+    if diff:
+        raise ValueError(f"{where}: mel parameters differ from the model's ({'; '.join(diff)})")
+
+
+def _scaler(meta: dict[str, Any], where: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        mean = np.asarray(meta["scaler_mean"], dtype=np.float32).reshape(-1)
+        std = np.asarray(meta["scaler_std"], dtype=np.float32).reshape(-1)
+    except KeyError as exc:
+        raise ValueError(f"{where}: model has no {exc.args[0]}") from None
+    if not (np.all(np.isfinite(std)) and np.all(std > 0)):
+        raise ValueError(f"{where}: scaler standard deviations must be positive and finite")
+    return mean, std
+
+
+# ------------------------------------------------------------------ mel store
+
+def store_clips(store: MelReader, desc: str) -> Iterator[np.ndarray]:
+    """The mel frames of every track of a store, in store order (with a progress bar)."""
+    for i in progress(range(len(store)), desc=desc, total=len(store)):
+        yield np.asarray(store.get(i))
+
+
+def store_crop(store: MelReader) -> int:
+    """Window length of a store (its ``crop_frames`` attribute, default 216)."""
+    return int(store.attrs.get("crop_frames", CROP_FRAMES))
+
+
+def extract_store(embed: Embed, store: MelReader, mean: np.ndarray, std: np.ndarray,
+                  batch_size: int, desc: str = "extract") -> tuple[np.ndarray, np.ndarray]:
+    """Pooled features of every track of a mel store: (features, windows per track)."""
+    if len(store) == 0:
+        raise ValueError("the mel store holds no track")
+    return pooled_features(store_clips(store, desc), embed, mean=mean, std=std,
+                           crop=store_crop(store), batch_size=batch_size)
+
+
+def extract_run(model_path: str | Path, mel_path: str | Path, out: str | Path, *, rep: str,
+                target: str, batch_size: int = 256, device: str = "auto") -> int:
+    """Features of one target with one trained run; writes ``out``; returns the track count."""
+    net, meta = load_model(model_path)
+    mean, std = _scaler(meta, str(model_path))
+    store = open_mel_store(mel_path)
+    check_mel_params(meta.get("mel_params"), store.attrs, f"{mel_path} with {model_path}")
+    dev = resolve_device(device)
+    feats, windows = extract_store(torch_embedder(net, dev), store, mean, std, batch_size,
+                                   desc=f"{rep}/{target}")
+    write_features(out, store.track_ids, feats, windows, {
+        "rep": rep, "target": target, "source": "run", "model": str(model_path),
+        "run_id": str(meta.get("run_id", rep)), "seed": int(meta.get("seed", -1)),
+        "strategy": str(meta.get("strategy", "")), "sources": list(meta.get("sources", [])),
+        "representation": meta.get("representation", []), "crop_frames": store_crop(store),
+        "device": dev})
+    log.info("%s/%s: %d tracks, %d windows, %d dims", rep, target, len(feats),
+             int(windows.sum()), feats.shape[1])
+    return len(feats)
+
+
+# ------------------------------------------------------------------ a folder of audio
+
+def find_audio(audio_dir: str | Path) -> list[Path]:
+    """Audio files under ``audio_dir`` (recursively, by extension), sorted by relative path."""
+    root = Path(audio_dir)
+    if not root.is_dir():
+        raise ValueError(f"{root}: not a folder")
+    return sorted((p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")
+                   and p.suffix.lower() in AUDIO_EXTENSIONS),
+                  key=lambda p: p.relative_to(root).as_posix())
+
+
+def _fallback_mel(path: Path, params: dict[str, Any]) -> np.ndarray:
+    """dB mel (T, 2, n_mels) with librosa, stereo kept (mono duplicated).
+
+    TODO(lead): stand-in for ``onerep.audio.mel.compute_mel``; used only while the audio
+    package is not installed.
+    """
+    import librosa
+    import soundfile as sf
+
+    y, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    if y.shape[0] == 0:
+        raise ValueError(f"{path}: no samples")
+    y = y.T
+    y = np.repeat(y, 2, axis=0) if y.shape[0] == 1 else y[:2]
+    target_sr = int(params.get("sample_rate", 22050))
+    if sr != target_sr:
+        y = librosa.resample(y, orig_sr=sr, target_sr=target_sr, res_type="soxr_hq")
+    chans = []
+    for ch in y:
+        s = librosa.feature.melspectrogram(
+            y=np.ascontiguousarray(ch), sr=target_sr, n_fft=int(params.get("n_fft", 1024)),
+            hop_length=int(params.get("hop_length", 256)), n_mels=int(params.get("n_mels", 128)),
+            fmin=float(params.get("fmin", 0.0) or 0.0), fmax=params.get("fmax"), power=2.0)
+        chans.append(librosa.power_to_db(s, ref=1.0, amin=1e-10, top_db=params.get("top_db", 80.0)))
+    return np.stack(chans).transpose(2, 0, 1).astype(np.float32)
+
+
+def mel_function(params: dict[str, Any]) -> Callable[[Path], np.ndarray]:
+    """path -> dB mel (T, 2, n_mels) with the model's parameters."""
+    try:
+        from onerep.audio.mel import MelParams, compute_mel
+    except ImportError:
+        log.warning("onerep.audio.mel not installed: computing mel with the librosa stand-in")
+        return lambda p: _fallback_mel(p, params)
+    mp = MelParams.from_settings(params)
+    return lambda p: compute_mel(p, mp)
+
+
+def extract_folder(model_path: str | Path, audio_dir: str | Path, out: str | Path, *,
+                   batch_size: int = 64, device: str = "auto",
+                   ) -> tuple[int, list[tuple[str, str]]]:
+    """One feature vector per audio file under ``audio_dir``; writes ``out``.
+
+    ``track_id`` is the path relative to ``audio_dir``. Files that cannot be read are
+    skipped, listed on stderr and in the attribute ``unreadable`` ("path: reason").
+    Returns (files written, unreadable (path, reason) pairs).
+    """
+    root = Path(audio_dir)
+    files = find_audio(root)
+    if not files:
+        raise ValueError(f"{root}: no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))})")
+    net, meta = load_model(model_path)
+    mean, std = _scaler(meta, str(model_path))
+    params = dict(meta.get("mel_params") or {})
+    compute = mel_function(params)
+    crop = int(params.get("crop_frames", CROP_FRAMES))
+    ids: list[str] = []
+    bad: list[tuple[str, str]] = []
+
+    def clips() -> Iterator[np.ndarray]:
+        for f in progress(files, desc="extract", total=len(files)):
+            rel = f.relative_to(root).as_posix()
+            try:
+                mel = compute(f)
+                if mel.ndim != 3 or len(mel) == 0:
+                    raise ValueError(f"no frames (shape {mel.shape})")
+            except Exception as exc:  # noqa: BLE001 - any decoding failure skips the file
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                bad.append((rel, reason))
+                print(f"unreadable: {rel}: {reason}", file=sys.stderr)
+                continue
+            ids.append(rel)
+            yield mel
+
+    dev = resolve_device(device)
+    feats, windows = pooled_features(clips(), torch_embedder(net, dev), mean=mean, std=std,
+                                     crop=crop, batch_size=batch_size)
+    write_features(out, ids, feats, windows, {
+        "rep": str(meta.get("run_id", Path(model_path).stem)), "target": "",
+        "source": "folder", "model": str(model_path), "audio_dir": str(root),
+        "seed": int(meta.get("seed", -1)), "strategy": str(meta.get("strategy", "")),
+        "sources": list(meta.get("sources", [])),
+        "representation": meta.get("representation", []), "crop_frames": crop,
+        "files": len(files), "unreadable": [f"{p}: {r}" for p, r in bad]})
+    return len(ids), bad

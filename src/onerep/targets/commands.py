@@ -1,0 +1,93 @@
+"""Commands of the target stage: ``onerep target-manifest`` and ``onerep target-splits``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from onerep.util import setup_logging
+
+from .files import read_interactions, read_labels, read_report, write_target, write_tsv
+from .loaders import load_target
+from .splits import make_splits
+
+log = logging.getLogger("onerep.targets")
+
+
+def _settings(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--settings is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError("--settings must be a JSON object")
+    return value
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    """Read one target data set and write its manifest, labels, report (and interactions)."""
+    setup_logging(args.log)
+    cfg = _settings(args.settings)
+    data = load_target(cfg)
+    paths = write_target(data, args.out_dir)
+    for item, (value, detail) in data.report.items():
+        log.info("%s: %s%s", item, value, f" ({detail})" if detail else "")
+    log.info("wrote %s", ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def cmd_splits(args: argparse.Namespace) -> int:
+    """Write the repetitions' train/test folds of one target (tracks with mel features only)."""
+    from onerep.features.melstore import mel_track_ids
+
+    setup_logging(args.log)
+    s = _settings(args.settings)
+    labels = read_labels(args.labels)
+    report = read_report(args.report)
+    task = report.get("task", "")
+    keep = mel_track_ids(args.mel) if args.mel else None
+    inter = read_interactions(args.interactions) if args.interactions else None
+    splits, info = make_splits(
+        labels, task, target=args.target, seed=int(s["seed"]),
+        repetitions=int(s["evaluate.repetitions"]),
+        test_fraction=float(s.get("evaluate.test_fraction", 0.2)),
+        keep_ids=keep, interactions=inter,
+        min_user_tracks=int(s.get("evaluate.als.min_user_tracks", 5)),
+        min_track_users=int(s.get("evaluate.als.min_track_users", 5)),
+        holdout_fraction=float(s.get("evaluate.als.holdout_fraction", 0.2)),
+    )
+    write_tsv(splits, args.out)
+    log.info("%s: %s", args.target, ", ".join(f"{k}={v}" for k, v in info.items()))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the target commands to the CLI."""
+    p = subparsers.add_parser(
+        "target-manifest", help="read a target data set's native layout into manifest/labels",
+        description="Read one target data set in its native layout and write manifest.tsv, "
+                    "labels.tsv, report.tsv (and interactions.tsv for Last.fm-1K) to OUT_DIR.")
+    p.add_argument("--settings", required=True,
+                   help="JSON of the target's config entry (name, kind, root, ...)")
+    p.add_argument("--out-dir", required=True, help="folder of the target's files")
+    p.add_argument("--log", help="log file")
+    p.set_defaults(func=cmd_manifest)
+
+    p = subparsers.add_parser(
+        "target-splits", help="draw the train/test splits of a target",
+        description="Write splits.tsv (repetition, track_id, fold, seed) for one target; only "
+                    "tracks in the mel store are split.")
+    p.add_argument("--target", required=True, help="target name (enters the split seeds)")
+    p.add_argument("--labels", required=True, help="labels.tsv of the target")
+    p.add_argument("--report", required=True, help="report.tsv of the target (gives the task)")
+    p.add_argument("--mel", help="the target's mel store; only its tracks are split")
+    p.add_argument("--interactions", help="interactions.tsv (recommendation targets)")
+    p.add_argument("--settings", required=True,
+                   help="JSON with seed, evaluate.repetitions, evaluate.test_fraction "
+                        "(and evaluate.als.* for recommendation)")
+    p.add_argument("--out", required=True, help="splits.tsv to write")
+    p.add_argument("--log", help="log file")
+    p.set_defaults(func=cmd_splits)
