@@ -1,0 +1,372 @@
+"""Training data held in memory: the mel frames, labels and the crop sampler.
+
+The mel store is read once per run into one float16 tensor ``(frames, 2, n_mels)``
+(on the GPU when one is used and the frames fit, else in pinned host memory) with the
+per-track offsets. A batch of crops is then pure index arithmetic: one random start per
+track, ``start + arange(crop)`` row indices, one ``index_select``. No HDF5 access, no
+worker processes and no per-sample Python loop after loading.
+
+File formats (docs/architecture.md) are read here directly with h5py / pandas.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+import torch
+
+from .strategies import SELF
+
+log = logging.getLogger("onerep.models")
+
+#: Frames read per HDF5 call while loading.
+READ_CHUNK = 1 << 17
+#: GPU memory kept free beside the mel tensor (activations, model, optimizer).
+GPU_RESERVE_BYTES = 6 << 30
+
+
+def _attr_value(v: Any) -> Any:
+    """An HDF5 attribute as a plain Python value."""
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return v
+
+
+def _strings(arr: np.ndarray) -> list[str]:
+    return [a.decode() if isinstance(a, bytes) else str(a) for a in arr]
+
+
+# ---------------------------------------------------------------------------------
+# Store index, labels, split, scaler
+# ---------------------------------------------------------------------------------
+@dataclass
+class StoreIndex:
+    """The small part of a mel store: track ids, offsets, attributes."""
+
+    path: Path
+    track_ids: list[str]
+    offsets: np.ndarray
+    attrs: dict[str, Any]
+    n_mels: int
+    dtype: np.dtype
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Frames per track."""
+        return np.diff(self.offsets)
+
+
+def read_store_index(path: str | Path) -> StoreIndex:
+    """Read and check a mel store's ``track_id``, ``offsets`` and attributes."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"mel store not found: {path}")
+    with h5py.File(path, "r") as f:
+        for name in ("mel", "offsets", "track_id"):
+            if name not in f:
+                raise ValueError(f"{path}: mel store has no dataset '{name}'")
+        mel = f["mel"]
+        if mel.ndim != 3 or mel.shape[1] != 2:
+            raise ValueError(f"{path}: 'mel' must have shape (frames, 2, n_mels), got {mel.shape}")
+        offsets = np.asarray(f["offsets"][()], dtype=np.int64)
+        track_ids = _strings(f["track_id"][()])
+        attrs = {k: _attr_value(v) for k, v in f.attrs.items()}
+        n_frames, n_mels, dtype = mel.shape[0], mel.shape[2], mel.dtype
+    if len(offsets) != len(track_ids) + 1:
+        raise ValueError(f"{path}: {len(offsets)} offsets for {len(track_ids)} tracks (need N+1)")
+    if len(offsets) and (offsets[0] != 0 or offsets[-1] != n_frames):
+        raise ValueError(f"{path}: offsets must start at 0 and end at {n_frames}, "
+                         f"got {offsets[0]}..{offsets[-1]}")
+    bad = np.flatnonzero(np.diff(offsets) < 0)
+    if bad.size:
+        raise ValueError(f"{path}: offsets decrease at track '{track_ids[bad[0]]}'")
+    seen: set[str] = set()
+    for t in track_ids:
+        if t in seen:
+            raise ValueError(f"{path}: track '{t}' appears twice")
+        seen.add(t)
+    return StoreIndex(path, track_ids, offsets, attrs, int(n_mels), np.dtype(dtype))
+
+
+def read_labels(path: str | Path, source: str) -> tuple[list[str], np.ndarray]:
+    """Read one source's labels file: ``(track_ids, z (N, k) float32)``, rows checked."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"labels of source '{source}' not found: {path}")
+    with h5py.File(path, "r") as f:
+        for name in ("track_id", "z"):
+            if name not in f:
+                raise ValueError(f"{path}: labels file has no dataset '{name}'")
+        ids = _strings(f["track_id"][()])
+        z = np.asarray(f["z"][()], dtype=np.float32)
+    if z.ndim != 2 or z.shape[0] != len(ids) or z.shape[1] < 2:
+        raise ValueError(f"{path}: 'z' must be (N, k) with N = {len(ids)} tracks and k >= 2, got {z.shape}")
+    finite = np.isfinite(z).all(axis=1)
+    sums = z.sum(axis=1, dtype=np.float64)
+    bad = np.flatnonzero(~finite | (z < 0).any(axis=1) | (np.abs(sums - 1.0) > 1e-3))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{path}: track '{ids[i]}' has an invalid label row "
+                         f"(must be finite, non-negative and sum to 1; sum = {sums[i]:.4g}); "
+                         f"{bad.size} bad rows in all")
+    return ids, z
+
+
+def read_split(path: str | Path) -> pd.DataFrame:
+    """Read the corpus split TSV (track_id, split with values train/valid)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"split file not found: {path}")
+    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    for col in ("track_id", "split"):
+        if col not in df.columns:
+            raise ValueError(f"{path}: missing column '{col}' (columns: {list(df.columns)})")
+    bad = df.index[~df["split"].isin(["train", "valid"])]
+    if len(bad):
+        i = int(bad[0])
+        raise ValueError(f"{path}: line {i + 2}: split must be 'train' or 'valid', got '{df['split'].iat[i]}'")
+    dup = df.index[df["track_id"].duplicated()]
+    if len(dup):
+        i = int(dup[0])
+        raise ValueError(f"{path}: line {i + 2}: track '{df['track_id'].iat[i]}' listed twice")
+    return df
+
+
+def read_scaler(path: str | Path, n_mels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read the per-band scaler ``(mean, std)``, each ``(n_mels,)`` float32."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"scaler not found: {path}")
+    with np.load(path) as npz:
+        if "mean" not in npz or "std" not in npz:
+            raise ValueError(f"{path}: scaler needs arrays 'mean' and 'std'")
+        mean = np.asarray(npz["mean"], dtype=np.float32).reshape(-1)
+        std = np.asarray(npz["std"], dtype=np.float32).reshape(-1)
+    if mean.shape != (n_mels,) or std.shape != (n_mels,):
+        raise ValueError(f"{path}: scaler has {mean.shape[0]} bands, the mel store {n_mels}")
+    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+        raise ValueError(f"{path}: scaler values must be finite with std > 0")
+    return mean, std
+
+
+# ---------------------------------------------------------------------------------
+# In-memory frames and crops
+# ---------------------------------------------------------------------------------
+def _ranges(rows: np.ndarray) -> list[tuple[int, int, int]]:
+    """Group store rows into runs of consecutive rows: (first row, last row + 1, position)."""
+    out: list[tuple[int, int, int]] = []
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i] != rows[i - 1] + 1:
+            out.append((int(rows[start]), int(rows[i - 1]) + 1, start))
+            start = i
+    return out
+
+
+class MelBank:
+    """Frames of selected tracks in one float16 tensor, with crop gathering.
+
+    ``mel`` is ``(frames, 2, n_mels)`` on ``storage`` (the compute device, or host
+    memory, pinned when the compute device is a GPU); crops are gathered there and
+    moved to ``device``. Row ``j`` of the bank is track ``track_ids[j]``.
+    """
+
+    def __init__(self, mel: torch.Tensor, offsets: np.ndarray, track_ids: Sequence[str],
+                 mean: np.ndarray, std: np.ndarray, device: torch.device):
+        self.mel = mel
+        self.storage = mel.device
+        self.device = torch.device(device)
+        self.track_ids = list(track_ids)
+        self.offsets = torch.as_tensor(offsets, dtype=torch.int64, device=self.storage)
+        self.starts = self.offsets[:-1]
+        self.lengths = self.offsets[1:] - self.offsets[:-1]
+        self.mean = torch.as_tensor(mean, dtype=torch.float32, device=self.device)
+        self.inv_std = torch.as_tensor(1.0 / std, dtype=torch.float32, device=self.device)
+        self.shift = -self.mean * self.inv_std
+        self.n_mels = int(mel.shape[2])
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    @classmethod
+    def load(cls, index: StoreIndex, rows: Sequence[int], mean: np.ndarray, std: np.ndarray,
+             device: torch.device | str = "cpu", placement: str = "auto") -> MelBank:
+        """Read the frames of store rows ``rows`` (in that order) into memory.
+
+        ``placement``: ``device`` (on the compute device), ``host`` or ``auto`` (the
+        GPU when it is the compute device and the frames fit, else host memory).
+        """
+        device = torch.device(device)
+        rows = np.asarray(rows, dtype=np.int64)
+        lengths = index.lengths[rows]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        total = int(offsets[-1])
+        nbytes = total * 2 * index.n_mels * 2
+        storage = torch.device("cpu")
+        if device.type == "cuda" and placement in ("auto", "device"):
+            free, _ = torch.cuda.mem_get_info(device)
+            if placement == "device" or nbytes + GPU_RESERVE_BYTES < free:
+                storage = device
+            else:
+                log.info("mel frames (%.1f GB) do not fit on %s (%.1f GB free): pinned host memory",
+                         nbytes / 1e9, device, free / 1e9)
+        pin = storage.type == "cpu" and device.type == "cuda"
+        mel = torch.empty((total, 2, index.n_mels), dtype=torch.float16, device=storage,
+                          pin_memory=pin)
+        log.info("loading %d tracks, %d frames (%.2f GB float16) from %s onto %s",
+                 len(rows), total, nbytes / 1e9, index.path, storage)
+        with h5py.File(index.path, "r") as f:
+            dset = f["mel"]
+            for r0, r1, pos in _ranges(rows):
+                src0, src1 = int(index.offsets[r0]), int(index.offsets[r1])
+                dst = int(offsets[pos])
+                for a in range(src0, src1, READ_CHUNK):
+                    b = min(src1, a + READ_CHUNK)
+                    chunk = torch.from_numpy(np.ascontiguousarray(dset[a:b]))
+                    if not torch.isfinite(chunk).all():
+                        bad = a + int(torch.nonzero(~torch.isfinite(chunk).flatten(1).all(1))[0])
+                        tr = int(np.searchsorted(index.offsets, bad, side="right") - 1)
+                        raise ValueError(f"{index.path}: track '{index.track_ids[tr]}' has "
+                                         f"non-finite mel values (frame {bad - index.offsets[tr]})")
+                    mel[dst + a - src0: dst + b - src0].copy_(chunk.to(torch.float16))
+        return cls(mel, offsets, [index.track_ids[r] for r in rows], mean, std, device)
+
+    # -- sampling ---------------------------------------------------------------------
+    def random_starts(self, rows: torch.Tensor, crop: int, generator: torch.Generator) -> torch.Tensor:
+        """One uniformly random crop start (absolute frame) per bank row in ``rows``.
+
+        A crop ``[start, start + crop)`` always lies inside its track.
+        """
+        room = (self.lengths[rows] - crop + 1).to(torch.float64)
+        u = torch.rand(rows.shape[0], generator=generator, device=self.storage, dtype=torch.float64)
+        offset = torch.minimum((u * room).to(torch.int64), room.to(torch.int64) - 1)
+        return self.starts[rows] + offset
+
+    def crops(self, starts: torch.Tensor, crop: int, dtype: torch.dtype = torch.float32,
+              channels_last: bool = False) -> torch.Tensor:
+        """Standardised crops ``(B, 2, crop, n_mels)`` on ``device`` starting at ``starts``.
+
+        One gather of float16 frames, then one fused pass that transposes, converts
+        and standardises into the output (``(x - mean) / std`` per mel band).
+        """
+        idx = (starts[:, None] + torch.arange(crop, device=self.storage)).reshape(-1)
+        x = self.mel.index_select(0, idx)
+        if self.storage != self.device:
+            x = x.pin_memory().to(self.device, non_blocking=True)
+        x = x.view(starts.shape[0], crop, 2, self.n_mels).permute(0, 2, 1, 3)
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        out = torch.empty((starts.shape[0], 2, crop, self.n_mels), dtype=dtype, device=self.device,
+                          memory_format=fmt)
+        return torch.addcmul(self.shift, x, self.inv_std, out=out)
+
+
+# ---------------------------------------------------------------------------------
+# One run's data
+# ---------------------------------------------------------------------------------
+@dataclass
+class RunData:
+    """Everything a training run reads: frames, track sets and label tensors."""
+
+    bank: MelBank
+    sources: list[str]
+    n_train: int
+    n_valid: int
+    k: int
+    z_train: dict[str, torch.Tensor]
+    z_valid: dict[str, torch.Tensor]
+    mel_params: dict[str, Any]
+    scaler_mean: np.ndarray
+    scaler_std: np.ndarray
+    crop_frames: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def train_ids(self) -> list[str]:
+        """Training track ids (bank rows 0 .. n_train - 1)."""
+        return self.bank.track_ids[: self.n_train]
+
+    @property
+    def valid_ids(self) -> list[str]:
+        """Validation track ids (bank rows n_train .. n_train + n_valid - 1)."""
+        return self.bank.track_ids[self.n_train:]
+
+
+MEL_PARAM_KEYS = ("sample_rate", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "top_db",
+                  "power", "dtype", "crop_frames", "backend")
+
+
+def load_run_data(mel: str | Path, split: str | Path, scaler: str | Path,
+                  labels_dir: str | Path, sources: Sequence[str], crop_frames: int,
+                  device: torch.device | str = "cpu", placement: str = "auto") -> RunData:
+    """Load a run's data: tracks = split ∩ store ∩ labels of every labelled source.
+
+    Tracks shorter than ``crop_frames`` cannot give a crop and are skipped (counted in
+    ``skipped`` and logged).
+    """
+    index = read_store_index(mel)
+    mean, std = read_scaler(scaler, index.n_mels)
+    split_df = read_split(split)
+    store_row = {t: i for i, t in enumerate(index.track_ids)}
+    labelled = [s for s in sources if s != SELF]
+    labels: dict[str, tuple[dict[str, int], np.ndarray]] = {}
+    ks = {}
+    for s in labelled:
+        ids, z = read_labels(Path(labels_dir) / f"{s}.h5", s)
+        labels[s] = ({t: i for i, t in enumerate(ids)}, z)
+        ks[s] = z.shape[1]
+    if len(set(ks.values())) > 1:
+        raise ValueError(f"sources have different numbers of label dimensions k: {ks}")
+    k = next(iter(ks.values())) if ks else 50
+    lengths = index.lengths
+    skipped: dict[str, int] = {"not_in_store": 0, "too_short": 0}
+    chosen: dict[str, list[int]] = {"train": [], "valid": []}
+    for t, part in zip(split_df["track_id"], split_df["split"]):
+        row = store_row.get(t)
+        if row is None:
+            skipped["not_in_store"] += 1
+            continue
+        missing = [s for s in labelled if t not in labels[s][0]]
+        if missing:
+            key = f"no_labels_{missing[0]}"
+            skipped[key] = skipped.get(key, 0) + 1
+            continue
+        if lengths[row] < crop_frames:
+            skipped["too_short"] += 1
+            continue
+        chosen[part].append(row)
+    train_rows = sorted(chosen["train"])
+    valid_rows = sorted(chosen["valid"])
+    if len(train_rows) < 2:
+        raise ValueError(f"only {len(train_rows)} training tracks have mel frames of at least "
+                         f"{crop_frames} frames and labels of {labelled} (split {split}, store {mel}); "
+                         f"skipped: {skipped}")
+    if any(skipped.values()):
+        log.warning("tracks left out of training: %s", {k_: v for k_, v in skipped.items() if v})
+    device = torch.device(device)
+    bank = MelBank.load(index, train_rows + valid_rows, mean, std, device, placement)
+
+    def z_of(s: str, rows: list[int]) -> torch.Tensor:
+        pos, z = labels[s]
+        sel = [pos[index.track_ids[r]] for r in rows]
+        return torch.as_tensor(z[sel], dtype=torch.float32, device=device)
+
+    mel_params = {k_: index.attrs[k_] for k_ in MEL_PARAM_KEYS if k_ in index.attrs}
+    mel_params.setdefault("n_mels", index.n_mels)
+    return RunData(
+        bank=bank, sources=list(sources), n_train=len(train_rows), n_valid=len(valid_rows), k=k,
+        z_train={s: z_of(s, train_rows) for s in labelled},
+        z_valid={s: z_of(s, valid_rows) for s in labelled},
+        mel_params=mel_params, scaler_mean=mean, scaler_std=std, crop_frames=int(crop_frames),
+        skipped=skipped,
+    )
