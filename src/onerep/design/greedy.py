@@ -181,6 +181,12 @@ class GreedyState:
         pairs += [(a, b) for a in range(k - 1, p) for b in range(a + 1, p)]
         self._pa = np.array([a for a, _ in pairs], dtype=np.int64)
         self._pb = np.array([b for _, b in pairs], dtype=np.int64)
+        # Per-candidate column values gathered per pair once (float64 holds these integer
+        # sums exactly), so a step gathers whole rows only.
+        self._zf = self._z.astype(np.float64)
+        self._za = np.ascontiguousarray(self._zf[:, self._pa])
+        self._zb = np.ascontiguousarray(self._zf[:, self._pb])
+        self._zab = self._za * self._zb
         self.remaining = np.ones(len(cands), dtype=bool)
         self.cnt_s = np.zeros(k, dtype=np.int64)
         self.cnt_n = np.zeros(max(m - 2, 0), dtype=np.int64)
@@ -207,15 +213,17 @@ class GreedyState:
         if len(self._pa) == 0:
             return np.zeros(len(idx))
         pa, pb = self._pa, self._pb
-        z = self._z[idx]
-        n1 = self.rows + 1
-        s1 = self.col_sum[None, :] + z
-        var = n1 * (np.diag(self.cross)[None, :] + z * z) - s1 * s1
-        num = n1 * (self.cross[pa, pb][None, :] + z[:, pa] * z[:, pb]) - s1[:, pa] * s1[:, pb]
-        den = var[:, pa].astype(np.float64) * var[:, pb]
+        n1 = float(self.rows + 1)
+        cs = self.col_sum.astype(np.float64)
+        cross = self.cross.astype(np.float64)
+        z = self._zf[idx]
+        s1 = cs[None, :] + z
+        var = n1 * (np.diag(cross)[None, :] + z * z) - s1 * s1
+        num = n1 * (cross[pa, pb][None, :] + self._zab[idx]) - (cs[pa] + self._za[idx]) * (cs[pb] + self._zb[idx])
+        den = var[:, pa] * var[:, pb]
         pos = den > 0
-        r = np.where(pos, num / np.sqrt(np.where(pos, den, 1.0)), 0.0)
-        return np.abs(r).max(axis=1)
+        r2 = np.where(pos, num * num / np.where(pos, den, 1.0), 0.0)
+        return np.sqrt(r2.max(axis=1))
 
     def add(self, c: int) -> None:
         """Add candidate ``c`` to the design."""
