@@ -18,6 +18,7 @@ import pandas as pd
 from ..util import atomic_path, derive_seed
 from .checkpoint import load_model, save_model
 from .network import build_network
+from .strategies import SELF
 from .train import LOG_COLUMNS
 
 log = logging.getLogger("onerep.models")
@@ -55,19 +56,24 @@ def assemble_msscr(run_id: str, seed: int, sources: list[str], ssr_models: Mappi
         raise ValueError(f"no SS-R model given for sources {missing}")
     loaded = {s: load_model(ssr_models[s]) for s in sources}
     first_meta: dict[str, Any] = loaded[sources[0]][1]
+    # k only matters for labelled sources (self's head is always 2-way)
+    labelled = [s for s in sources if s != SELF]
+    k = loaded[labelled[0]][1]["k"] if labelled else first_meta["k"]
     for s, (net, meta) in loaded.items():
         path = ssr_models[s]
         if meta["strategy"] != "ssr" or list(meta["sources"]) != [s]:
             raise ValueError(f"{path}: expected an SS-R model of source '{s}', got "
                              f"{meta['strategy']} of {meta['sources']}")
-        for key in ("width", "k", "crop_frames"):
+        if s != SELF and meta["k"] != k:
+            raise ValueError(f"{path}: k = {meta['k']} differs from the other sources' k = {k}")
+        for key in ("width", "crop_frames"):
             if meta.get(key) != first_meta.get(key):
                 raise ValueError(f"{path}: {key} = {meta.get(key)} differs from "
                                  f"{ssr_models[sources[0]]} ({first_meta.get(key)})")
         if not (np.array_equal(meta["scaler_mean"], first_meta["scaler_mean"])
                 and np.array_equal(meta["scaler_std"], first_meta["scaler_std"])):
             raise ValueError(f"{path}: trained with a different scaler than {ssr_models[sources[0]]}")
-    net = build_network("msscr", sources, k=first_meta["k"], width=first_meta["width"])
+    net = build_network("msscr", sources, k=k, width=first_meta["width"])
     state = {}
     for s, (ssr_net, _) in loaded.items():
         for key, value in ssr_net.state_dict().items():

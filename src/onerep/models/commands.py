@@ -91,3 +91,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--width", type=float, default=1.0, help="channel-width multiplier (default 1)")
     p.add_argument("--tsv", action="store_true", help="tab-separated output with a header")
     p.set_defaults(func=cmd_summary)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """This stage's commands alone (``python -m onerep.models.commands ...``): starts
+    faster than ``onerep`` because no other stage is imported."""
+    from ..cli import ConfigError
+
+    parser = argparse.ArgumentParser(prog="python -m onerep.models.commands")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        print(f"onerep {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
