@@ -368,3 +368,80 @@ def test_mel_parameter_mismatch_is_refused(tmp_path: Path, fake_models: dict,
                  "--rep", "r", "--target", "g", "--out", str(tmp_path / "o.h5")]) == 2
     assert "sample_rate: model 8000 vs store 22050" in capsys.readouterr().err
     assert not (tmp_path / "o.h5").exists()
+
+
+def test_real_network_extract_and_rand(tmp_path: Path) -> None:
+    """With the models package: a saved model on a folder, and the Rand baseline."""
+    models = pytest.importorskip("onerep.models")
+    net = models.build_network("mscr2", ["self", "tag"], k=8, width=0.125)
+    meta = {"scaler_mean": np.full(128, -40.0, np.float32),
+            "scaler_std": np.full(128, 20.0, np.float32),
+            "mel_params": {"sample_rate": 22050, "n_fft": 1024, "hop_length": 256, "n_mels": 128,
+                           "fmin": 0.0, "fmax": 11025.0, "top_db": 80.0, "crop_frames": 216},
+            "crop_frames": 216, "run_id": "p2-mscr2-r0", "seed": 3,
+            "torch_version": str(torch.__version__)}  # a TorchVersion object fails weights_only
+    models.save_model(tmp_path / "model.pt", net, meta)
+    audio = tmp_path / "music"
+    audio.mkdir()
+    sr = 22050
+    t = np.arange(int(sr * 5.2)) / sr  # 449 frames: 2 windows
+    sf.write(audio / "x.wav", 0.3 * np.sin(2 * np.pi * 440 * t * (1 + t / 5)), sr)
+    out = tmp_path / "x.h5"
+    assert main(["extract", str(tmp_path / "model.pt"), str(audio), "-o", str(out)]) == 0
+    ids, feats, attrs = load_features(out)
+    d = net.embedding_size
+    assert ids == ["x.wav"] and feats.shape == (1, 2 * d) and attrs["rep"] == "p2-mscr2-r0"
+    assert json.loads(attrs["representation"]) == [["self", 0, d // 2], ["tag", d // 2, d]]
+    mel = mel_function(meta["mel_params"])(audio / "x.wav")
+    ref, n = pooled_features([mel], lambda x: net.embed(torch.from_numpy(x)).numpy(),
+                             mean=meta["scaler_mean"], std=meta["scaler_std"])
+    assert n.tolist() == [2]
+    np.testing.assert_allclose(feats, ref, rtol=1e-4, atol=1e-5)
+
+    a = rand_network("mscr2", ["self", "tag"], k=8, width=0.125, seed=rand_seed(1, "mscr2"))
+    b = rand_network("mscr2", ["self", "tag"], k=8, width=0.125, seed=rand_seed(1, "mscr2"))
+    s = rand_network("ssr", ["self", "tag"], k=8, width=0.125, seed=rand_seed(1, "ssr"))
+    x = torch.from_numpy(clip_windows(mel) / 20.0)
+    torch.testing.assert_close(a.embed(x), b.embed(x))
+    assert s.embedding_size == a.embedding_size // 2 and list(s.sources) == ["self"]
+
+
+@pytest.mark.workflow
+def test_rule_files_plan_every_representation(tmp_path: Path, repo: Path,
+                                              env_with_venv: dict) -> None:
+    """Dry run of targets.smk + extract.smk: the jobs each representation needs."""
+    import subprocess
+
+    (tmp_path / "Snakefile").write_text(
+        "from onerep.config import validate\n"
+        "_v = validate(config)\nconfig.clear()\nconfig.update(_v)\nFINAL_TARGETS = []\n"
+        "rule all:\n    input: lambda wildcards: FINAL_TARGETS\n    default_target: True\n"
+        f"include: '{repo}/workflow/rules/common.smk'\n"
+        f"include: '{repo}/workflow/rules/targets.smk'\n"
+        "RUN_IDS = ['run-a', 'run-b']\n"
+        f"include: '{repo}/workflow/rules/extract.smk'\n")
+    (tmp_path / "config.yaml").write_text(json.dumps({
+        "results": "results", "design": {"sources": ["self", "tag"], "strategies": ["ssr", "mscr2"]},
+        "sources": {"names": ["self", "tag"]},
+        "extract": {"user_features": {"vgg": {"g": "user.h5"}}},
+        "targets": [{"name": "g", "kind": "gtzan", "root": "data/g"},
+                    {"name": "lfm", "kind": "lastfm1k", "root": "data/l",
+                     "audio_manifest": "data/l/audio_manifest.tsv"}]}))
+    for p in ("data/g", "data/l"):
+        (tmp_path / p).mkdir(parents=True)
+    for p in ("user.h5", "results/mel/g.h5", "results/mel/lfm.h5", "results/corpus/scaler.npz",
+              "results/runs/run-a/model.pt", "results/runs/run-b/model.pt"):
+        (tmp_path / p).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / p).write_bytes(b"")
+    out = subprocess.run(["snakemake", "-n", "--cores", "1", "--configfile", "config.yaml",
+                          "--quiet", "rules"], cwd=tmp_path, env=env_with_venv,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    counts = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    assert counts == {"all": 1, "target_manifest": 1, "target_manifest_interactions": 1,
+                      "target_splits": 2, "extract": 4, "baseline_mfcc": 2, "baseline_rand": 4,
+                      "user_features": 1, "total": 16}, out.stdout

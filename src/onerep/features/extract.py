@@ -168,12 +168,16 @@ def store_crop(store: MelReader) -> int:
 
 
 def extract_store(embed: Embed, store: MelReader, mean: np.ndarray, std: np.ndarray,
-                  batch_size: int, desc: str = "extract") -> tuple[np.ndarray, np.ndarray]:
-    """Pooled features of every track of a mel store: (features, windows per track)."""
+                  batch_size: int, desc: str = "extract", crop: int | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled features of every track of a mel store: (features, windows per track).
+
+    ``crop`` defaults to the store's window length.
+    """
     if len(store) == 0:
         raise ValueError("the mel store holds no track")
     return pooled_features(store_clips(store, desc), embed, mean=mean, std=std,
-                           crop=store_crop(store), batch_size=batch_size)
+                           crop=crop or store_crop(store), batch_size=batch_size)
 
 
 def extract_run(model_path: str | Path, mel_path: str | Path, out: str | Path, *, rep: str,
@@ -183,14 +187,15 @@ def extract_run(model_path: str | Path, mel_path: str | Path, out: str | Path, *
     mean, std = _scaler(meta, str(model_path))
     store = open_mel_store(mel_path)
     check_mel_params(meta.get("mel_params"), store.attrs, f"{mel_path} with {model_path}")
+    crop = int(meta.get("crop_frames") or store_crop(store))
     dev = resolve_device(device)
     feats, windows = extract_store(torch_embedder(net, dev), store, mean, std, batch_size,
-                                   desc=f"{rep}/{target}")
+                                   desc=f"{rep}/{target}", crop=crop)
     write_features(out, store.track_ids, feats, windows, {
         "rep": rep, "target": target, "source": "run", "model": str(model_path),
         "run_id": str(meta.get("run_id", rep)), "seed": int(meta.get("seed", -1)),
         "strategy": str(meta.get("strategy", "")), "sources": list(meta.get("sources", [])),
-        "representation": meta.get("representation", []), "crop_frames": store_crop(store),
+        "representation": meta.get("representation", []), "crop_frames": crop,
         "device": dev})
     log.info("%s/%s: %d tracks, %d windows, %d dims", rep, target, len(feats),
              int(windows.sum()), feats.shape[1])
@@ -237,7 +242,15 @@ def _fallback_mel(path: Path, params: dict[str, Any]) -> np.ndarray:
 
 
 def mel_function(params: dict[str, Any]) -> Callable[[Path], np.ndarray]:
-    """path -> dB mel (T, 2, n_mels) with the model's parameters."""
+    """path -> dB mel (T, 2, n_mels) with the model's parameters.
+
+    ``params`` uses the mel store's attribute names (a model's ``mel_params``); a NaN
+    ``top_db`` (how a store records "no clipping") means None.
+    """
+    params = dict(params)
+    top_db = params.get("top_db")
+    if isinstance(top_db, float) and np.isnan(top_db):
+        params["top_db"] = None
     try:
         from onerep.audio.mel import MelParams, compute_mel
     except ImportError:
@@ -264,7 +277,7 @@ def extract_folder(model_path: str | Path, audio_dir: str | Path, out: str | Pat
     mean, std = _scaler(meta, str(model_path))
     params = dict(meta.get("mel_params") or {})
     compute = mel_function(params)
-    crop = int(params.get("crop_frames", CROP_FRAMES))
+    crop = int(meta.get("crop_frames") or params.get("crop_frames") or CROP_FRAMES)
     ids: list[str] = []
     bad: list[tuple[str, str]] = []
 
@@ -276,7 +289,8 @@ def extract_folder(model_path: str | Path, audio_dir: str | Path, out: str | Pat
                 if mel.ndim != 3 or len(mel) == 0:
                     raise ValueError(f"no frames (shape {mel.shape})")
             except Exception as exc:  # noqa: BLE001 - any decoding failure skips the file
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                text = str(getattr(exc, "reason", "") or exc).strip()
+                reason = text.splitlines()[0] if text else type(exc).__name__
                 bad.append((rel, reason))
                 print(f"unreadable: {rel}: {reason}", file=sys.stderr)
                 continue

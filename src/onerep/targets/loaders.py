@@ -120,17 +120,19 @@ def read_gtzan_split(path: Path) -> dict[str, str]:
         return out
 
     require_file(path, "GTZAN split_file")
+    first = True
     for lineno, line in enumerate(path.read_text().splitlines(), 1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        fields = re.split(r"\t|,|\s+", text)
-        fields = [f for f in fields if f]
+        fields = [f for f in re.split(r"\t|,|\s+", text) if f]
         where = f"{path}:{lineno}"
         if len(fields) < 2:
             raise ValueError(f"{where}: expected '<path><TAB><split>', got '{text}'")
-        if not out and fields[-1].strip().lower() not in SPLIT_VALUES and lineno == 1:
-            continue  # header line
+        if first and fields[-1].lower() not in SPLIT_VALUES:
+            first = False
+            continue  # a header line
+        first = False
         add(fields[0], _split_value(fields[-1], where), where)
     if set(out.values()) != {"train", "test"}:
         raise ValueError(f"{path}: a split needs both train and test tracks")
@@ -453,13 +455,13 @@ def read_lastfm_log(path: Path, audio_ids: set[str]) -> tuple[pd.DataFrame, dict
     first_malformed: list[str] = []
     with open(path, encoding="utf-8", errors="replace", newline="\n") as fh:
         for n_lines, line in enumerate(fh, 1):
-            fields = line.rstrip("\r\n").split("\t")
+            fields = line.split("\t", 5)  # the track name (field 6) is never needed
             if len(fields) < 5 or not fields[0]:
                 malformed += 1
                 if len(first_malformed) < 20:
                     first_malformed.append(f"line {n_lines}")
                 continue
-            tid = fields[4].strip()
+            tid = fields[4].strip()  # strip also drops the newline when field 6 is absent
             if not tid:
                 no_mbid += 1
             elif tid in audio_ids:
