@@ -6,7 +6,6 @@ import copy
 import itertools
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -337,11 +336,12 @@ def test_cli_writes_the_design_and_matches_the_parse_time_table(paper: dict[str,
     pd.testing.assert_frame_equal(wf, runs_table(paper))
 
 
-def test_cli_rejects_a_budget_over_the_candidates(repo: Path, tmp_path: Path, env_with_venv) -> None:
-    proc = subprocess.run(
-        ["onerep", "design", "--configfile", str(repo / "tests/config/tiny.yaml"), "--budget", "10",
-         "--out", str(tmp_path / "x")],
-        capture_output=True, text=True, env=env_with_venv, check=False)
-    assert proc.returncode == 2
-    assert "design.budget" in proc.stderr and "only 9 candidates" in proc.stderr
-    assert "Traceback" not in proc.stderr and not (tmp_path / "x" / "runs.tsv").exists()
+def test_cli_rejects_a_budget_over_the_candidates(repo: Path, tmp_path: Path, capsys) -> None:
+    code = main(["design", "--configfile", str(repo / "tests/config/tiny.yaml"), "--budget", "10",
+                 "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "design.budget" in err and "only 9 candidates" in err
+    assert "Traceback" not in err and not (tmp_path / "x" / "runs.tsv").exists()
+    assert main(["design", "--settings", "{not json", "--out", str(tmp_path / "y")]) == 2
+    assert "--settings is not valid JSON" in capsys.readouterr().err

@@ -84,13 +84,15 @@ def write_design(config: dict[str, Any], out: str | Path, budget: int | None = N
         balance_table(design).to_csv(tmp, sep="\t", index=False)
     counts = info["runs"]
 
-    def panel(what: str, runs: "pd.DataFrame") -> str:
+    def panel(what: str, runs: pd.DataFrame) -> str:
         ref = reference_level(runs)
         return f"{what} (strategy effect-coded, {ref} = -1)" if ref else what
 
+    panels = {panel(f"all {counts['total']} runs", table): alias_all}
+    if len(phase3) >= 2:
+        panels[panel(f"phase 3: {counts['phase3']} greedy runs", phase3)] = alias_p3
     plot_alias(
-        {panel(f"all {counts['total']} runs", table): alias_all,
-         panel(f"phase 3: {counts['phase3']} greedy runs", phase3): alias_p3},
+        panels,
         out / "alias.png",
         title=f"Aliasing among main effects (design seed {spec.seed})",
     )
@@ -122,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
     config = _config_from_args(args)
     info = write_design(config, args.out, budget=args.budget, seed=args.seed, show_progress=True)
     text = _describe(info, Path(args.out))
+    if info["runs"]["total"] == 0:
+        log.warning("the design has no runs: check design.replicates_single, replicates_all and budget")
     if args.log:  # workflow: the rule's log (and stderr)
         for line in text.splitlines():
             log.info(line)

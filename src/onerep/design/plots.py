@@ -50,6 +50,7 @@ def plot_alias(panels: dict[str, pd.DataFrame], path: str | Path, title: str = "
                 for j in range(mat.shape[1]):
                     v = mat.iat[i, j]
                     if i != j and np.isfinite(v):
+                        v = 0.0 if abs(v) < 0.005 else v  # no "-.00"
                         ax.text(j, i, f"{v:.2f}".replace("0.", ".", 1), ha="center", va="center",
                                 fontsize=6, color="white" if abs(v) > 0.6 else "black")
     if image is not None:
