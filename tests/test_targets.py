@@ -462,3 +462,10 @@ def test_lastfm_command_writes_interactions(tmp_path: Path) -> None:
     inter = read_interactions(out / "interactions.tsv")
     assert inter["count"].sum() == 7 and inter["count"].dtype == np.int64
     assert read_report(out / "report.tsv")["task"] == "recommendation"
+
+
+def test_single_unit_classes_fall_back_to_an_unstratified_draw() -> None:
+    lab = _labels([f"c{i}" for i in range(10)], groups=[f"g{i}" for i in range(10)])
+    splits, _ = make_splits(lab, "classification", target="x", seed=1, repetitions=3,
+                            test_fraction=0.2)
+    assert (splits.groupby("repetition")["fold"].apply(lambda f: (f == "test").sum()) == 2).all()

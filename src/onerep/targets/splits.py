@@ -11,7 +11,8 @@ Every representation of a study is scored on the same ``splits.tsv``:
   classification (the fraction ``test_fraction`` of each class goes to test), plain
   random for regression. Tracks that share a group (IRMAS source tracks, a custom
   ``group_column``) are kept together; a group counts for the class most of its
-  tracks have. A class with a single track (or group) stays in training.
+  tracks have. A class with a single track (or group) stays in training; when no
+  class has two (a tiny data set), the draw is made without strata.
 - Recommendation (Last.fm-1K): the interactions of tracks with mel features are
   filtered (users with fewer than ``min_user_tracks`` tracks and tracks with fewer
   than ``min_track_users`` users are dropped, repeated until stable); the surviving
@@ -97,6 +98,10 @@ def draw_test(labels: np.ndarray, groups: np.ndarray, fraction: float,
             taken += sizes[u]
             if taken >= goal:
                 break
+    if stratify and not test_unit.any() and len(unit_names) > 1:
+        # every class is a single unit (a tiny data set): draw without strata
+        log.warning("no class has two units to stratify on; drawing the split unstratified")
+        return draw_test(labels, groups, fraction, rng, stratify=False)
     return test_unit[unit_of]
 
 
