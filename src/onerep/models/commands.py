@@ -21,7 +21,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import TrainSettings, train_run
 
     setup_logging(args.log)
-    settings = TrainSettings.from_json(args.settings)
+    settings = TrainSettings.from_json(args.settings, args.runtime)
     train_run(args.run_id, args.strategy, _sources(args.sources), args.seed, args.mel, args.split,
               args.scaler, args.labels_dir, settings, args.out, threads=args.threads,
               placement=args.placement)
@@ -66,6 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scaler", required=True, help="per-band scaler (npz)")
     p.add_argument("--labels-dir", required=True, help="folder with <source>.h5 label files")
     p.add_argument("--settings", default="{}", help="JSON: the config's train section and audio.crop_frames")
+    p.add_argument("--runtime", default=None,
+                   help="JSON: train.device, train.compile, train.checkpoint_every (how the job runs)")
     p.add_argument("--out", required=True, help="run folder: model.pt, train_log.tsv, checkpoint.pt")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--placement", choices=["auto", "device", "host"], default="auto",

@@ -88,13 +88,9 @@ class TrainSettings:
     #: Config keys accepted but not used by a training job.
     IGNORED_KEYS = ("mss_from_ssr",)
 
-    @classmethod
-    def from_mapping(cls, data: dict[str, Any]) -> TrainSettings:
-        """Settings from the rule's JSON: ``{"train": {...}, "audio.crop_frames": N}``.
-
-        Dotted keys (``"train.epochs"``), a nested ``audio`` section and plain field
-        names are accepted too; unknown keys are errors.
-        """
+    @staticmethod
+    def _flatten(data: dict[str, Any]) -> dict[str, Any]:
+        """Field names from nested (``{"train": {...}}``) or dotted (``"train.x"``) keys."""
         flat: dict[str, Any] = {}
         for key, value in data.items():
             if key in ("train", "audio") and isinstance(value, dict):
@@ -106,6 +102,16 @@ class TrainSettings:
                 flat[key] = value
         if "audio.crop_frames" in flat:
             flat["crop_frames"] = flat.pop("audio.crop_frames")
+        return flat
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> TrainSettings:
+        """Settings from the rule's JSON: ``{"train": {...}, "audio.crop_frames": N}``.
+
+        Dotted keys (``"train.epochs"``), a nested ``audio`` section and plain field
+        names are accepted too; unknown keys are errors.
+        """
+        flat = cls._flatten(data)
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {}
         for key, value in flat.items():
@@ -119,15 +125,21 @@ class TrainSettings:
         return settings
 
     @classmethod
-    def from_json(cls, text: str) -> TrainSettings:
-        """Settings from a JSON string (see :meth:`from_mapping`)."""
-        try:
-            data = json.loads(text) if text else {}
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"--settings is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise ValueError("--settings must be a JSON object")
-        return cls.from_mapping(data)
+    def from_json(cls, text: str, runtime: str | None = None) -> TrainSettings:
+        """Settings from the rule's ``--settings`` JSON, plus the ``--runtime`` JSON
+        (device, compile, checkpoint interval) when given (see :meth:`from_mapping`)."""
+        merged: dict[str, Any] = {}
+        for name, value in (("--settings", text), ("--runtime", runtime)):
+            if not value:
+                continue
+            try:
+                data = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{name} is not valid JSON: {exc}") from None
+            if not isinstance(data, dict):
+                raise ValueError(f"{name} must be a JSON object")
+            merged.update(cls._flatten(data))
+        return cls.from_mapping(merged)
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the first invalid setting."""
