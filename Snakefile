@@ -30,3 +30,4 @@ rule all:
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
+include: "workflow/rules/design.smk"
