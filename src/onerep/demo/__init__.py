@@ -1,0 +1,12 @@
+"""The simulated demo world: a seeded stand-in for MSD and the target data sets.
+
+A latent world (``world.py``: genres, artists, tracks, users) is rendered to audio
+(``arrange.py`` scores, ``synth.py`` sound), observed through noisy label models
+(``labels.py``) and written in the real data sets' native formats (``writers.py``);
+``generate.py`` puts it all on disk. It exercises the pipeline; it is not music data.
+"""
+
+from .generate import generate
+from .world import DemoSettings, build_world
+
+__all__ = ["DemoSettings", "build_world", "generate"]
