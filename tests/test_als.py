@@ -62,12 +62,16 @@ def _reference_als(counts, X, V0, p: ALSParams):
 ])
 def test_matches_dense_per_row_reference(params):
     counts, X = _random_problem(0)
+    counts[0] = 0  # a user without interactions (all their tracks held out)
+    counts[:, 1] = 0  # a track without listeners
+    counts[2, :30] = np.arange(1, 31)  # a heavy user: rows of very different lengths
     V0 = np.random.default_rng(1).normal(scale=0.1, size=(counts.shape[1], params.factors))
     model = fit_content_als(sp.csr_matrix(counts), X, params, seed=0, V0=V0)
     U, V, W = _reference_als(counts, X, V0, params)[-1]
     np.testing.assert_allclose(model.U, U, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(model.V, V, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(model.W, W, rtol=1e-6, atol=1e-9)
+    assert np.all(model.U[0] == 0)
     # The sparse loss formula equals the dense one.
     assert als_loss(sp.csr_matrix(counts), X, model, params=params) == pytest.approx(
         _dense_loss(counts, X, model.U, model.V, model.W, params), rel=1e-10)

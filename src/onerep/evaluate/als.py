@@ -13,11 +13,11 @@ Each half-step is the exact minimiser of ``L`` in one block:
 - projection: ``W = (X^T X + (lW/lV) I)^{-1} X^T V`` (ridge; the dual form when D > N)
 
 so ``L`` never increases. ``V^T C_u V`` is ``V^T V`` plus ``alpha`` times the
-count-weighted outer products of the user's own items only; those sums are formed for
-all users at once as one sparse-times-dense product of the count matrix with the
-packed (upper-triangular) outer products of the factor rows, in memory-bounded
-blocks, and the r x r systems are solved stacked with ``numpy.linalg.solve``. There is
-no Python loop over users or items.
+count-weighted outer products of the user's own items only; those sums are formed as
+batched matrix products over buckets of users with similar numbers of items (padded
+gathers of their factor rows), in memory-bounded blocks, and the r x r systems are
+solved stacked with ``numpy.linalg.solve``. There is no Python loop over users or
+items, only over a few dozen buckets.
 """
 
 from __future__ import annotations
@@ -67,33 +67,36 @@ class ALSModel:
         return np.asarray(X, dtype=np.float64) @ self.W
 
 
-def _packed_outer(F: np.ndarray, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
-    """Upper-triangular entries of ``f f^T`` for every row ``f`` of ``F``: ``(n, r(r+1)/2)``."""
-    return F[:, iu] * F[:, ju]
-
-
 def weighted_grams(S: sp.csr_matrix, F: np.ndarray) -> np.ndarray:
     """``G[o] = sum_j S[o, j] F[j] F[j]^T`` for every row ``o`` of ``S``: ``(n_out, r, r)``.
 
-    Computed as ``S @ packed_outer(F)`` (a sparse-times-dense product) over blocks of
-    the columns of ``S``, so that no temporary exceeds ``_BLOCK_VALUES`` values besides
-    the result itself.
+    ``S`` must be non-negative. Rows are sorted by their number of non-zeros and
+    taken in buckets of similar length (at most 25% padding); a bucket's scaled factor
+    rows ``Z = sqrt(S[o, j]) F[j]`` are gathered into a padded ``(B, L, r)`` array and
+    ``Z^T Z`` is one batched matrix product. No temporary exceeds ``_BLOCK_VALUES``
+    values besides the result.
     """
-    n_out, n_in = S.shape
+    n_out = S.shape[0]
     r = F.shape[1]
-    iu, ju = np.triu_indices(r)
-    step_in = max(1, _BLOCK_VALUES // iu.size)
-    cols = sp.csc_matrix(S)
-    acc = np.zeros((n_out, iu.size), dtype=np.float64)
-    for c in range(0, n_in, step_in):
-        blk = cols[:, c : c + step_in]
-        if blk.nnz:
-            acc += blk @ _packed_outer(F[c : c + step_in], iu, ju)
-    # Unpack: entry (i, j) of each r x r matrix is packed column pos[i, j].
-    pos = np.empty((r, r), dtype=np.intp)
-    pos[iu, ju] = np.arange(iu.size)
-    pos[ju, iu] = np.arange(iu.size)
-    return np.take(acc, pos.ravel(), axis=1).reshape(n_out, r, r)
+    G = np.zeros((n_out, r, r), dtype=np.float64)
+    lengths = np.diff(S.indptr)
+    order = np.argsort(lengths, kind="stable")
+    sorted_len = lengths[order]
+    i = int(np.searchsorted(sorted_len, 1))  # rows without non-zeros keep G = 0
+    while i < n_out:
+        cap = int(sorted_len[i] * 1.25) + 1
+        j = int(np.searchsorted(sorted_len, cap, side="right"))
+        j = min(j, i + max(1, _BLOCK_VALUES // (cap * r)))
+        rows = order[i:j]
+        L = int(sorted_len[j - 1])
+        offs = np.arange(L)
+        valid = offs[None, :] < lengths[rows][:, None]
+        pos = np.where(valid, S.indptr[rows][:, None] + offs[None, :], 0)
+        Z = F[S.indices[pos]]
+        Z *= np.sqrt(np.where(valid, S.data[pos], 0.0))[..., None]
+        G[rows] = np.matmul(Z.transpose(0, 2, 1), Z)
+        i = j
+    return G
 
 
 def _solve_rows(
