@@ -32,10 +32,13 @@ def data():
     return planted()
 
 
-@pytest.mark.parametrize("algorithm", ["fused", "two_pass"])
-def test_recovers_planted_topics_and_loglik_never_decreases(data, algorithm):
+# seed 3 with a single document-seeded start ends in a local optimum (one topic split,
+# two merged); five starts, the most likely kept, avoid it.
+@pytest.mark.parametrize("algorithm, init, n_init", [("fused", "docs", 5), ("two_pass", "random", 1)])
+def test_recovers_planted_topics_and_loglik_never_decreases(data, algorithm, init, n_init):
     X, phi, theta = data
-    m = PLSA(n_components=8, max_iter=100, random_state=3, algorithm=algorithm).fit(X)
+    m = PLSA(n_components=8, max_iter=100, random_state=3, algorithm=algorithm, init=init,
+             n_init=n_init).fit(X)
     assert m.algorithm_ == algorithm
     sim = cosine(m.components_, phi)
     r, c = linear_sum_assignment(-sim)
@@ -44,7 +47,7 @@ def test_recovers_planted_topics_and_loglik_never_decreases(data, algorithm):
     est = m.doc_topic_[:, r[np.argsort(c)]]
     assert np.mean(np.sum(est * theta, 1) / np.linalg.norm(est, axis=1) / np.linalg.norm(theta, axis=1)) > 0.9
     ll = m.loglik_
-    assert ll.shape == (101,)
+    assert ll.shape == (101,)  # the kept start: its init and 100 iterations
     assert np.all(np.diff(ll) >= -1e-10 * np.abs(ll[:-1])), np.diff(ll).min()
     assert ll[-1] > ll[0]
     np.testing.assert_allclose(m.components_.sum(1), 1.0, atol=1e-12)
@@ -59,10 +62,34 @@ def test_kernels_match_the_numpy_reference(data):
     ref = PLSAReference(_random_simplex(rng, (X.shape[0], k)), _random_simplex(rng, (k, X.shape[1])))
     lls = [ref.step(X) for _ in range(iters)]
     for algorithm in ("fused", "two_pass"):
-        m = PLSA(n_components=k, max_iter=iters, random_state=seed, algorithm=algorithm, n_threads=2).fit(X)
+        m = PLSA(n_components=k, max_iter=iters, random_state=seed, algorithm=algorithm, n_threads=2,
+                 init="random").fit(X)
         np.testing.assert_allclose(m.doc_topic_, ref.theta, rtol=1e-7, atol=1e-12)
         np.testing.assert_allclose(m.components_, ref.phi, rtol=1e-7, atol=1e-12)
         np.testing.assert_allclose(m.loglik_[:iters], lls, rtol=1e-10)
+
+
+def test_restarts_keep_the_most_likely_start(data):
+    X, _, _ = data
+    m = PLSA(n_components=8, max_iter=30, random_state=2, n_init=4, init_iter=5, init="random").fit(X)
+    assert m.restart_logliks_.shape == (4,)
+    assert len(np.unique(m.restart_logliks_)) == 4  # the starts differ
+    # the kept start's trace passes through the best start's value after 5 iterations
+    assert m.loglik_[5] == pytest.approx(m.restart_logliks_.max(), rel=1e-12)
+    assert m.loglik_.shape == (31,) and np.all(np.diff(m.loglik_) >= -1e-10 * np.abs(m.loglik_[:-1]))
+    single = [PLSA(n_components=8, max_iter=5, random_state=2, init="random").fit(X) for _ in range(1)]
+    assert m.restart_logliks_[0] == pytest.approx(single[0].loglik_[-1], rel=1e-12)  # same first start
+
+
+def test_document_seeding_spreads_the_seeds():
+    """Three well-separated groups of documents: k-means++ seeding picks one of each."""
+    from onerep.sources.plsa import _seed_documents
+
+    blocks = np.kron(np.eye(3), np.ones((20, 5)))
+    X = sp.csr_matrix(blocks)
+    for seed in range(10):
+        seeds = _seed_documents(np.random.default_rng(seed), X, 3)
+        assert sorted(seeds // 20) == [0, 1, 2]
 
 
 def test_auto_picks_two_pass_when_buffers_do_not_fit(data):

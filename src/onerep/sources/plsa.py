@@ -242,16 +242,101 @@ class _CscPlan:
 # --------------------------------------------------------------------------- estimator
 
 
+def _seed_documents(rng: np.random.Generator, X: sp.csr_matrix, k: int) -> np.ndarray:
+    """k documents chosen k-means++-style on the cosine distance of their term profiles:
+    each next seed with probability proportional to its squared distance to the nearest
+    seed so far, so the seeds spread over the corpus."""
+    n = X.shape[0]
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    Xc = sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, _TINY)) @ X)
+    seeds = [int(rng.integers(n))]
+    dist = 1.0 - (Xc @ Xc[seeds[0]].T).toarray().ravel()
+    for _ in range(k - 1):
+        p = np.maximum(dist, 0.0) ** 2
+        total = p.sum()
+        j = int(rng.choice(n, p=p / total)) if total > 0 else int(rng.integers(n))
+        seeds.append(j)
+        dist = np.minimum(dist, 1.0 - (Xc @ Xc[j].T).toarray().ravel())
+    return np.asarray(seeds)
+
+
+def _init_params(rng: np.random.Generator, X: sp.csr_matrix, k: int, init: str) -> tuple[np.ndarray, np.ndarray]:
+    """(theta (docs, k), phi (k, terms)) to start EM from.
+
+    ``random``: both uniform at random on the simplex. ``docs``: theta at random,
+    P(w|z) of topic z = the term profile of seed document z (``_seed_documents``)
+    mixed 2:1 with a random profile so that every term keeps a non-zero weight."""
+    n_docs, n_terms = X.shape
+    theta = _random_simplex(rng, (n_docs, k))
+    noise = _random_simplex(rng, (k, n_terms))
+    if init == "random":
+        return theta, noise
+    if init != "docs":
+        raise ValueError(f"init must be 'docs' or 'random', got {init!r}")
+    seeds = _seed_documents(rng, X, k)
+    prof = X[seeds].toarray()
+    prof /= prof.sum(axis=1, keepdims=True)
+    phi = (2.0 * prof + noise) / 3.0
+    return theta, phi
+
+
+class _EM:
+    """EM state and kernels for one matrix (the CSC plan and buffers are built once)."""
+
+    def __init__(self, X: sp.csr_matrix, k: int, algorithm: str, threads: int):
+        self.X = X
+        self.k = k
+        self.algorithm = algorithm
+        self.doc_len = np.asarray(X.sum(axis=1)).ravel()
+        n_docs, n_terms = X.shape
+        if algorithm == "fused":
+            n_blocks = max(1, min(threads, n_docs))
+            cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, n_blocks + 1), side="left")
+            self.bounds = np.clip(cuts, 0, n_docs).astype(np.int64)
+            self.bounds[0], self.bounds[-1] = 0, n_docs
+            self.acc_local = np.empty((n_blocks, n_terms, k))
+        else:
+            self.plan = _CscPlan(X)
+            self.ratio = np.empty(X.nnz, dtype=np.float64)
+            self.acc_phi_t = np.empty((n_terms, k))
+
+    def step(self, theta: np.ndarray, phi_t: np.ndarray) -> float:
+        """One EM iteration in place; returns the log-likelihood before it."""
+        X = self.X
+        if self.algorithm == "fused":
+            ll = _fused_pass(X.indptr, X.indices, X.data, theta, phi_t, self.acc_local, self.doc_len,
+                             self.bounds)
+            acc = self.acc_local.sum(axis=0)
+        else:
+            pl = self.plan
+            ll = _column_pass(pl.indptr, pl.rows, pl.data, pl.to_csr, theta, phi_t, self.ratio, self.acc_phi_t)
+            _row_pass(X.indptr, X.indices, self.ratio, phi_t, theta, self.doc_len)
+            acc = self.acc_phi_t
+        np.multiply(phi_t, acc, out=phi_t)
+        phi_t /= np.maximum(phi_t.sum(axis=0, keepdims=True), _TINY)
+        return float(ll)
+
+    def loglik(self, theta: np.ndarray, phi_t: np.ndarray) -> float:
+        X = self.X
+        return float(_loglik_rows(X.indptr, X.indices, X.data, phi_t, theta))
+
+
 class PLSA(TransformerMixin, BaseEstimator):
     """pLSA (aspect model) fitted by EM, in the style of a scikit-learn estimator.
 
     Parameters
     ----------
     n_components: number of topics k (the paper: 50).
-    max_iter: EM iterations (the paper: 100).
+    max_iter: EM iterations of the fitted model (the paper: 100).
     tol: stop early when the relative log-likelihood gain of an iteration is below
         ``tol`` (0 = always run ``max_iter`` iterations, as the paper did).
-    random_state: seed of the random initialisation.
+    random_state: seed of the initialisation.
+    init: ``docs`` (topics seeded from k spread-out documents, k-means++ style) or
+        ``random``.
+    n_init: EM is a local method; with ``n_init > 1`` that many starts each run
+        ``init_iter`` iterations and the one with the highest log-likelihood is
+        continued to ``max_iter`` iterations (the others cost ``init_iter`` each).
+    init_iter: iterations of each start when ``n_init > 1``.
     n_threads: numba threads (None = numba's default).
     fold_in_iter: EM iterations of ``transform`` (None = ``max_iter``).
     algorithm: ``fused``, ``two_pass`` or ``auto`` (fused when its buffers fit in
@@ -261,10 +346,11 @@ class PLSA(TransformerMixin, BaseEstimator):
     ------------------------
     components_: (k, n_terms) P(w|z), rows sum to 1.
     doc_topic_: (n_docs, k) P(z|d) of the training documents, rows sum to 1.
-    loglik_: (n_iter_ + 1,) log-likelihood sum n log P(w|d): index 0 at the random
-        start, index i after i EM iterations.
-    n_iter_: iterations run; ``seconds_per_iteration_``: mean wall time per iteration;
-    ``algorithm_``: the kernel used.
+    loglik_: (n_iter_ + 1,) log-likelihood sum n log P(w|d) of the kept start: index 0
+        at its initialisation, index i after i EM iterations.
+    n_iter_: iterations of the kept start; ``restart_logliks_``: log-likelihood of each
+        start after ``init_iter`` iterations; ``seconds_per_iteration_``: mean wall time
+        per iteration; ``algorithm_``: the kernel used.
     """
 
     def __init__(
@@ -273,6 +359,9 @@ class PLSA(TransformerMixin, BaseEstimator):
         max_iter: int = 100,
         tol: float = 0.0,
         random_state: int | None = None,
+        init: str = "docs",
+        n_init: int = 1,
+        init_iter: int = 10,
         n_threads: int | None = None,
         fold_in_iter: int | None = None,
         algorithm: str = "auto",
@@ -283,6 +372,9 @@ class PLSA(TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.init = init
+        self.n_init = n_init
+        self.init_iter = init_iter
         self.n_threads = n_threads
         self.fold_in_iter = fold_in_iter
         self.algorithm = algorithm
@@ -308,6 +400,18 @@ class PLSA(TransformerMixin, BaseEstimator):
         need_mb = threads * n_terms * k * 8 / 2**20
         return "fused" if need_mb <= self.buffer_mb else "two_pass"
 
+    def _run(self, em: _EM, theta: np.ndarray, phi_t: np.ndarray, n: int, trace: list[float]) -> int:
+        """Up to ``n`` EM iterations appending to ``trace``; returns the iterations run."""
+        done = 0
+        for _ in range(n):
+            trace.append(em.step(theta, phi_t))
+            done += 1
+            if self.verbose and (len(trace) % 10 == 0 or len(trace) == 1):
+                log.info("pLSA iteration %d: log-likelihood %.6e", len(trace), trace[-1])
+            if self.tol > 0 and len(trace) > 1 and abs(trace[-1] - trace[-2]) <= self.tol * abs(trace[-2]):
+                break
+        return done
+
     def _fit(self, X: Any) -> None:
         X = _as_counts(X)
         n_docs, n_terms = X.shape
@@ -316,6 +420,8 @@ class PLSA(TransformerMixin, BaseEstimator):
             raise ValueError(f"n_components must be >= 1, got {k}")
         if int(self.max_iter) < 1:
             raise ValueError(f"max_iter must be >= 1, got {self.max_iter}")
+        if int(self.n_init) < 1:
+            raise ValueError(f"n_init must be >= 1, got {self.n_init}")
         doc_len = np.asarray(X.sum(axis=1)).ravel()
         empty = int(np.count_nonzero(doc_len <= 0))
         if empty:
@@ -324,49 +430,39 @@ class PLSA(TransformerMixin, BaseEstimator):
             )
         threads = _set_threads(self.n_threads)
         algorithm = self._choose_algorithm(n_terms, k, threads)
+        em = _EM(X, k, algorithm, threads)
         rng = np.random.default_rng(self.random_state)
-        theta = _random_simplex(rng, (n_docs, k))
-        phi_t = np.ascontiguousarray(_random_simplex(rng, (k, n_terms)).T)  # (terms, k)
-        if algorithm == "fused":
-            n_blocks = min(threads, n_docs)
-            cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, n_blocks + 1), side="left")
-            bounds = np.clip(cuts, 0, n_docs).astype(np.int64)
-            bounds[0], bounds[-1] = 0, n_docs
-            acc_local = np.empty((n_blocks, n_terms, k))
-        else:
-            plan = _CscPlan(X)
-            ratio = np.empty(X.nnz, dtype=np.float64)
-            acc_phi_t = np.empty_like(phi_t)
-        trace: list[float] = []
         t0 = time.perf_counter()
-        n_iter = 0
-        for it in range(int(self.max_iter)):
-            if algorithm == "fused":
-                ll = _fused_pass(X.indptr, X.indices, X.data, theta, phi_t, acc_local, doc_len, bounds)
-                acc_phi_t = acc_local.sum(axis=0)
-            else:
-                ll = _column_pass(
-                    plan.indptr, plan.rows, plan.data, plan.to_csr, theta, phi_t, ratio, acc_phi_t
-                )
-                _row_pass(X.indptr, X.indices, ratio, phi_t, theta, doc_len)
-            trace.append(float(ll))
-            np.multiply(phi_t, acc_phi_t, out=phi_t)
-            phi_t /= np.maximum(phi_t.sum(axis=0, keepdims=True), _TINY)
-            n_iter = it + 1
-            if self.verbose:
-                log.info("pLSA iteration %d/%d: log-likelihood %.6e", n_iter, self.max_iter, ll)
-            if self.tol > 0 and it > 0 and abs(trace[-1] - trace[-2]) <= self.tol * abs(trace[-2]):
-                break
+        total_iters = 0
+        n_init = int(self.n_init)
+        first = min(int(self.init_iter), int(self.max_iter)) if n_init > 1 else 0
+        best: tuple[float, np.ndarray, np.ndarray, list[float]] | None = None
+        restart_ll = []
+        for c in range(n_init):
+            theta, phi = _init_params(rng, X, k, self.init)
+            phi_t = np.ascontiguousarray(phi.T)
+            trace: list[float] = []
+            total_iters += self._run(em, theta, phi_t, first, trace)
+            ll = em.loglik(theta, phi_t) if n_init > 1 else -np.inf
+            restart_ll.append(ll)
+            if n_init > 1 and self.verbose:
+                log.info("pLSA start %d/%d: log-likelihood %.6e after %d iterations", c + 1, n_init, ll, first)
+            if best is None or ll > best[0]:
+                best = (ll, theta, phi_t, trace)
+            del theta, phi_t
+        _, theta, phi_t, trace = best
+        total_iters += self._run(em, theta, phi_t, int(self.max_iter) - len(trace), trace)
         elapsed = time.perf_counter() - t0
-        trace.append(float(_loglik_rows(X.indptr, X.indices, X.data, phi_t, theta)))
+        trace.append(em.loglik(theta, phi_t))
         theta /= theta.sum(axis=1, keepdims=True)  # exact renormalisation of rounding
         self.components_ = np.ascontiguousarray(phi_t.T)
         self.doc_topic_ = theta
         self.loglik_ = np.asarray(trace)
-        self.n_iter_ = n_iter
+        self.n_iter_ = len(trace) - 1
+        self.restart_logliks_ = np.asarray(restart_ll) if n_init > 1 else np.asarray([trace[-1]])
         self.n_features_in_ = n_terms
         self.algorithm_ = algorithm
-        self.seconds_per_iteration_ = elapsed / max(n_iter, 1)
+        self.seconds_per_iteration_ = elapsed / max(total_iters, 1)
 
     # -- folding in
     def transform(self, X: Any) -> np.ndarray:

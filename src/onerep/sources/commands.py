@@ -1,0 +1,154 @@
+"""CLI of the learning sources: ``labels``, ``audio-descriptors``, ``labels-summary``, ``corpus-split``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from typing import Any
+
+from onerep.util import setup_logging, write_text_atomic
+
+log = logging.getLogger("onerep.sources")
+
+
+def _settings(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        out = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--settings is not valid JSON: {exc}") from None
+    if not isinstance(out, dict):
+        raise ValueError("--settings must be a JSON object")
+    return out
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the commands of the sources stage."""
+    from .labels import LABEL_SOURCES, SOURCE_INPUTS
+
+    p = subparsers.add_parser(
+        "labels",
+        help="compute one learning source's latent-factor labels z (pLSA or GMM)",
+        description=(
+            "Read one learning source's native label files, keep the corpus tracks of the "
+            "manifest, reduce the labels to k-dim probability vectors (pLSA; TF-IDF + pLSA for "
+            "lyrics; a Gaussian mixture for bpm, year and the audio descriptors) and write "
+            "--out (HDF5: track_id, z) and --topics (TSV: topic, rank, term, weight). "
+            "Inputs per source: " + "; ".join(f"{s}: {', '.join(v)}" for s, v in SOURCE_INPUTS.items())),
+    )
+    p.add_argument("--source", required=True, choices=LABEL_SOURCES)
+    p.add_argument("--manifest", required=True, help="corpus manifest TSV (track_id column)")
+    keys = sorted({k for v in SOURCE_INPUTS.values() for k in v})
+    for key in keys:
+        p.add_argument(f"--{key.replace('_', '-')}", dest=key, default=None, help=f"input file: {key}")
+    p.add_argument("--settings", default=None,
+                   help='JSON: {"sources.k", "sources.plsa_iterations", "sources.gmm_max_iter", '
+                        '"sources.on_bad_line", "sources.topic_terms", "seed"}')
+    p.add_argument("--out", required=True, help="label file (HDF5)")
+    p.add_argument("--topics", required=True, help="topic table (TSV)")
+    p.add_argument("--threads", type=int, default=None, help="threads of the pLSA kernels")
+    p.add_argument("--log", default=None, help="log file")
+    p.set_defaults(func=run_labels, input_keys=keys)
+
+    p = subparsers.add_parser(
+        "audio-descriptors",
+        help="clip-level MFCC, chroma and tempogram statistics of the corpus mel store",
+        description="Compute the descriptors of the label-free audio sources (mfcc, chroma, "
+                    "tempogram) for every track of a mel store and write them to --out (HDF5).",
+    )
+    p.add_argument("--mel-store", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--log", default=None)
+    p.set_defaults(func=run_audio_descriptors)
+
+    p = subparsers.add_parser(
+        "labels-summary",
+        help="tracks with labels per source and the tracks that have every design source",
+        description="Summarise the label files: per source the manifest size, the ids with labels "
+                    "in the files, those outside the corpus, malformed and unknown records, missing "
+                    "values, corpus tracks with z, and the survivors of the equal-sample rule.",
+    )
+    p.add_argument("--manifest", required=True)
+    p.add_argument("--labels", nargs="*", default=[], help="label files (HDF5)")
+    p.add_argument("--settings", required=True, help='JSON: {"design.sources", "sources.require_all"}')
+    p.add_argument("--out", required=True, help="summary TSV")
+    p.add_argument("--log", default=None)
+    p.set_defaults(func=run_summary)
+
+    p = subparsers.add_parser(
+        "corpus-split",
+        help="train/valid split of the corpus tracks that enter training",
+        description="Keep the mel-store tracks that have z of every design source (or of one, "
+                    "with sources.require_all false) and split them at random (seeded) into "
+                    "train and valid by audio.valid_fraction.",
+    )
+    p.add_argument("--mel-store", required=True, help="corpus mel store (HDF5 with track_id)")
+    p.add_argument("--labels", nargs="*", default=[], help="label files of the design sources")
+    p.add_argument("--settings", required=True,
+                   help='JSON: {"seed", "audio.valid_fraction", "sources.require_all", "design.sources"}')
+    p.add_argument("--out", required=True, help="split TSV")
+    p.add_argument("--log", default=None)
+    p.set_defaults(func=run_split)
+
+
+def run_labels(args: argparse.Namespace) -> int:
+    """Handler of ``onerep labels``."""
+    from .labels import _get, make_labels, write_labels, write_topics
+
+    setup_logging(args.log)
+    settings = _settings(args.settings)
+    inputs = {k: getattr(args, k) for k in args.input_keys if getattr(args, k)}
+    t0 = time.perf_counter()
+    result = make_labels(args.source, args.manifest, inputs, settings, threads=args.threads)
+    write_labels(args.out, result)
+    write_topics(args.topics, result.topics)
+    log.info("source %s: z of %d tracks (k=%d, %s, seed %d) -> %s; topics -> %s (%.1f s)",
+             args.source, len(result.track_ids), int(_get(settings, "sources.k", result.z.shape[1])),
+             result.method, result.attrs["seed"], args.out, args.topics, time.perf_counter() - t0)
+    return 0
+
+
+def run_audio_descriptors(args: argparse.Namespace) -> int:
+    """Handler of ``onerep audio-descriptors``."""
+    from .audio_sources import compute_audio_features
+
+    setup_logging(args.log)
+    compute_audio_features(args.mel_store, args.out)
+    return 0
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    """Handler of ``onerep labels-summary``."""
+    from .labels import _get
+    from .loaders import read_manifest_ids
+    from .split import summary_table
+
+    setup_logging(args.log)
+    s = _settings(args.settings)
+    design = list(_get(s, "design.sources", []))
+    table = summary_table(args.labels, design, bool(_get(s, "sources.require_all", True)),
+                          manifest_ids=read_manifest_ids(args.manifest))
+    write_text_atomic(args.out, table.to_csv(sep="\t", index=False))
+    for line in table.to_string(index=False).splitlines():
+        log.info(line)
+    return 0
+
+
+def run_split(args: argparse.Namespace) -> int:
+    """Handler of ``onerep corpus-split``."""
+    from .labels import _get
+    from .split import corpus_split
+
+    setup_logging(args.log)
+    s = _settings(args.settings)
+    if "seed" not in s:
+        raise ValueError("--settings needs the master 'seed'")
+    corpus_split(
+        args.mel_store, args.labels, list(_get(s, "design.sources", [])),
+        bool(_get(s, "sources.require_all", True)), float(_get(s, "audio.valid_fraction", 0.1)),
+        int(s["seed"]), args.out,
+    )
+    return 0

@@ -1,0 +1,311 @@
+"""Latent-factor labels z_t of each learning source (SPEC section 3) and their files.
+
+``make_labels`` loads one source's native files (``loaders``), reduces them to k-dim
+probability vectors (pLSA for count matrices, TF-IDF first for lyrics; a Gaussian
+mixture for bpm, year and the audio descriptors) and returns the z of every corpus
+track that has labels of the source. ``write_labels`` / ``load_labels`` handle the
+HDF5 file; ``topic_table`` lists the strongest terms of each topic for the
+explainability figures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfTransformer
+
+from .. import __version__
+from ..util import atomic_path, derive_seed, write_text_atomic
+from . import loaders
+from .audio_sources import AUDIO_SOURCES, load_audio_features
+from .gmm import GMMResult, fit_gmm
+from .plsa import PLSA, top_terms
+
+log = logging.getLogger(__name__)
+
+#: The inputs each source reads; keys are the ``corpus.*`` config keys, except
+#: ``audio_features`` (the descriptor file of the audio sources).
+SOURCE_INPUTS: dict[str, tuple[str, ...]] = {
+    "bpm": ("tempo",),
+    "year": ("track_metadata",),
+    "taste": ("taste_triplets", "track_metadata"),
+    "tag": ("lastfm_tags",),
+    "lyrics": ("musixmatch",),
+    "cdr_tag": ("cdr_genres",),
+    "artist": ("lastfm_tags", "track_metadata"),
+    **{s: ("audio_features",) for s in AUDIO_SOURCES},
+}
+PLSA_SOURCES = ("taste", "tag", "lyrics", "cdr_tag", "artist")
+GMM_SOURCES = ("bpm", "year", *AUDIO_SOURCES)
+LABEL_SOURCES = tuple(SOURCE_INPUTS)  # every source with a label file (all but self)
+#: pLSA starts (each ``PLSA_INIT_ITER`` iterations; the most likely one is continued)
+#: unless the settings carry ``sources.plsa_restarts``.
+PLSA_RESTARTS = 5
+PLSA_INIT_ITER = 10
+
+
+@dataclass
+class LabelResult:
+    """z of one source and everything recorded with it."""
+
+    source: str
+    method: str
+    track_ids: np.ndarray
+    z: np.ndarray  # float32 (N, k), rows sum to 1
+    topics: pd.DataFrame  # topic, rank, term, weight
+    attrs: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _get(settings: dict[str, Any], key: str, default: Any = None) -> Any:
+    """A setting by dotted key, from a flat ``{"sources.k": 50}`` or a nested dict."""
+    if key in settings:
+        return settings[key]
+    node: Any = settings
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _normalise_rows(z: np.ndarray) -> np.ndarray:
+    """float32 rows summing to 1 (after the float32 cast)."""
+    z = np.asarray(z, dtype=np.float64)
+    z = z / z.sum(axis=1, keepdims=True)
+    z32 = z.astype(np.float32)
+    z32 /= z32.sum(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
+    return z32
+
+
+def _clean(term: str) -> str:
+    return " ".join(str(term).split())
+
+
+def plsa_topic_table(components: np.ndarray, terms: np.ndarray, n: int) -> pd.DataFrame:
+    """The ``n`` strongest terms of each topic with P(w|z)."""
+    idx, w = top_terms(components, n)
+    k, m = idx.shape
+    return pd.DataFrame({
+        "topic": np.repeat(np.arange(k), m),
+        "rank": np.tile(np.arange(1, m + 1), k),
+        "term": [_clean(terms[i]) for i in idx.ravel()],
+        "weight": w.ravel(),
+    })
+
+
+def gmm_topic_table(res: GMMResult, names: list[str], unit: str, n: int) -> pd.DataFrame:
+    """Components as topics: for a scalar its mean and +-1 sd range (weight = mixture
+    weight); for a descriptor the ``n`` features whose component mean is furthest from
+    the corpus mean (weight = that mean in standard units)."""
+    rows = []
+    k = len(res.weights)
+    if res.means.shape[1] == 1:
+        for t in range(k):
+            mu, sd = float(res.means[t, 0]), float(res.sds[t, 0])
+            if unit == "bpm":  # fitted on log2(bpm)
+                term = f"{2 ** mu:.1f} bpm [{2 ** (mu - sd):.1f}, {2 ** (mu + sd):.1f}]"
+            else:
+                term = f"{mu:.1f} {unit} [{mu - sd:.1f}, {mu + sd:.1f}]"
+            rows.append((t, 1, term, float(res.weights[t])))
+    else:
+        for t in range(k):
+            m = res.means_std[t]
+            order = np.argsort(-np.abs(m), kind="stable")[:n]
+            for r, j in enumerate(order, start=1):
+                rows.append((t, r, names[j], float(m[j])))
+    return pd.DataFrame(rows, columns=["topic", "rank", "term", "weight"])
+
+
+def _reduce_counts(data: loaders.CountLabels, source: str, k: int, iterations: int, restarts: int, seed: int,
+                   threads: int | None, n_terms: int) -> LabelResult:
+    X = data.X
+    method = "plsa"
+    if source == "lyrics":
+        X = TfidfTransformer(norm=None, smooth_idf=True, sublinear_tf=False).fit_transform(X).tocsr()
+        method = "tfidf+plsa"
+    log.info("source %s: pLSA with k=%d on %d documents x %d %ss (%d non-zeros), %d iterations, "
+             "best of %d document-seeded starts", source, k, X.shape[0], X.shape[1], data.term_kind, X.nnz,
+             iterations, restarts)
+    model = PLSA(n_components=k, max_iter=iterations, random_state=seed, init="docs", n_init=restarts,
+                 init_iter=PLSA_INIT_ITER, n_threads=threads, verbose=True)
+    doc_topic = model.fit_transform(X)
+    ll = model.loglik_
+    log.info("source %s: log-likelihood %.6e -> %.6e (%s kernel, %.3f s per iteration)",
+             source, ll[0], ll[-1], model.algorithm_, model.seconds_per_iteration_)
+    z = doc_topic[data.row_of_track]
+    attrs = {
+        "iterations": int(model.n_iter_),
+        "loglik": ll,
+        "n_documents": int(X.shape[0]),
+        "n_terms": int(X.shape[1]),
+        "term_kind": data.term_kind,
+        "plsa_kernel": model.algorithm_,
+        "plsa_init": "docs",
+        "plsa_restarts": restarts,
+        "plsa_restart_iterations": PLSA_INIT_ITER if restarts > 1 else 0,
+        "restart_logliks": model.restart_logliks_,
+    }
+    extra = {}
+    if source == "artist":
+        extra["artist_id"] = np.asarray(data.doc_ids)[data.row_of_track].astype(str)
+    return LabelResult(source, method, data.track_ids, _normalise_rows(z),
+                       plsa_topic_table(model.components_, data.terms, n_terms), attrs, extra)
+
+
+def _reduce_values(track_ids: np.ndarray, values: np.ndarray, names: list[str], unit: str, source: str,
+                   k: int, max_iter: int, seed: int, n_terms: int, method: str) -> LabelResult:
+    log.info("source %s: Gaussian mixture with %d components on %d tracks x %d values",
+             source, k, values.shape[0], 1 if values.ndim == 1 else values.shape[1])
+    res = fit_gmm(values, k=k, max_iter=max_iter, seed=seed, source=source)
+    n = values.shape[0]
+    attrs = {
+        "iterations": res.n_iter,
+        "loglik": np.array([res.lower_bound * n]),
+        "converged": res.converged,
+        "gmm_dims": res.dims,
+        "gmm_warnings": json.dumps(res.warnings),
+        "component_weights": res.weights,
+    }
+    if values.ndim == 1 or values.shape[1] == 1:
+        attrs["component_means"] = res.means[:, 0]
+        attrs["component_sds"] = res.sds[:, 0]
+    return LabelResult(source, method, track_ids, _normalise_rows(res.z),
+                       gmm_topic_table(res, names, unit, n_terms), attrs)
+
+
+def make_labels(source: str, manifest: str | Path, inputs: dict[str, str | Path], settings: dict[str, Any],
+                threads: int | None = None) -> LabelResult:
+    """Load and reduce one source; ``inputs`` maps the keys of ``SOURCE_INPUTS[source]`` to paths."""
+    if source not in SOURCE_INPUTS:
+        raise ValueError(f"unknown source {source!r}; sources with labels: {', '.join(LABEL_SOURCES)}")
+    missing = [key for key in SOURCE_INPUTS[source] if not inputs.get(key)]
+    if missing:
+        raise ValueError(f"source {source} needs the input(s) {missing} "
+                         f"(set corpus.{missing[0]} in the config)")
+    k = int(_get(settings, "sources.k", 50))
+    iterations = int(_get(settings, "sources.plsa_iterations", 100))
+    restarts = int(_get(settings, "sources.plsa_restarts", PLSA_RESTARTS))
+    gmm_iter = int(_get(settings, "sources.gmm_max_iter", 200))
+    on_bad = str(_get(settings, "sources.on_bad_line", "error"))
+    n_terms = int(_get(settings, "sources.topic_terms", 10))
+    master = _get(settings, "seed", 0)
+    seed = derive_seed(master, "labels", source)
+    ids = loaders.read_manifest_ids(manifest)
+    p = {key: Path(v) for key, v in inputs.items() if v}
+
+    stats: loaders.LoadStats
+    if source == "tag":
+        data = loaders.load_tags(p["lastfm_tags"], ids, on_bad)
+    elif source == "artist":
+        data = loaders.load_artist_tags(p["lastfm_tags"], p["track_metadata"], ids, on_bad)
+    elif source == "taste":
+        data = loaders.load_taste(p["taste_triplets"], p["track_metadata"], ids, on_bad)
+    elif source == "lyrics":
+        data = loaders.load_musixmatch(p["musixmatch"], ids, on_bad)
+    elif source == "cdr_tag":
+        data = loaders.load_cdr(p["cdr_genres"], ids, on_bad)
+    elif source == "bpm":
+        data = loaders.load_tempo(p["tempo"], ids, on_bad)
+    elif source == "year":
+        data = loaders.load_year(p["track_metadata"], ids, on_bad)
+    else:  # audio descriptors
+        a_ids, values, names = load_audio_features(p["audio_features"], source)
+        stats = loaders.LoadStats(source, [str(p["audio_features"])], rows=len(a_ids),
+                                  labelled_ids=len(a_ids), in_manifest=len(ids))
+        pos = pd.Index(a_ids).get_indexer(ids)
+        stats.outside_corpus = int(len(a_ids) - (pos >= 0).sum())
+        have = pos >= 0
+        stats.with_labels = int(have.sum())
+        data = None
+    if data is not None:
+        stats = data.stats
+    _log_stats(stats)
+    if stats.with_labels == 0:
+        raise ValueError(f"source {source}: no track of the manifest {manifest} has labels in "
+                         f"{', '.join(stats.files)}")
+
+    if isinstance(data, loaders.CountLabels):
+        result = _reduce_counts(data, source, k, iterations, restarts, seed, threads, n_terms)
+    elif isinstance(data, loaders.ScalarLabels):
+        values = np.log2(data.values) if source == "bpm" else data.values
+        method = "gmm(log2 bpm)" if source == "bpm" else "gmm"
+        result = _reduce_values(data.track_ids, values, [source], data.unit, source, k, gmm_iter, seed,
+                                n_terms, method)
+    else:
+        result = _reduce_values(ids[have], values[pos[have]], names, "", source, k, gmm_iter, seed,
+                                n_terms, "gmm(descriptor)")
+    result.attrs.update({
+        "k": k,
+        "seed": seed,
+        "master_seed": master,
+        "stats": json.dumps(stats.to_dict()),
+        "inputs": json.dumps({key: str(v) for key, v in sorted(p.items())}),
+        "manifest": str(manifest),
+        "settings": json.dumps(settings, sort_keys=True),
+        "onerep_version": __version__,
+    })
+    return result
+
+
+def _log_stats(s: loaders.LoadStats) -> None:
+    log.info(
+        "source %s: %d records read; %d ids with labels, %d of them outside the corpus (ignored); "
+        "%d malformed, %d unknown ids, %d missing values; %d of %d corpus tracks have labels",
+        s.source, s.rows, s.labelled_ids, s.outside_corpus, s.malformed, s.unknown_ids,
+        s.missing_values, s.with_labels, s.in_manifest,
+    )
+    for e in s.examples:
+        log.warning("source %s: skipped: %s", s.source, e)
+
+
+def write_labels(path: str | Path, result: LabelResult) -> None:
+    """Write ``{R}/labels/{source}.h5`` (atomic)."""
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("track_id", data=np.asarray(result.track_ids, dtype=object),
+                             dtype=h5py.string_dtype())
+            f.create_dataset("z", data=result.z.astype(np.float32), compression="gzip", shuffle=True)
+            for name, arr in result.extra.items():
+                f.create_dataset(name, data=np.asarray(arr, dtype=object), dtype=h5py.string_dtype())
+            f.attrs["source"] = result.source
+            f.attrs["method"] = result.method
+            for key, val in result.attrs.items():
+                f.attrs[key] = val
+
+
+def write_topics(path: str | Path, table: pd.DataFrame) -> None:
+    """Write the topic table (topic, rank, term, weight) as TSV (atomic)."""
+    write_text_atomic(path, table.to_csv(sep="\t", index=False, float_format="%.6g"))
+
+
+def load_labels(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(track ids (N,) str, z (N, k) float32) of one source's label file."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"label file not found: {path}")
+    with h5py.File(path, "r") as f:
+        if "track_id" not in f or "z" not in f:
+            raise ValueError(f"{path}: not a label file (needs datasets track_id and z)")
+        ids = np.array([t.decode() if isinstance(t, bytes) else str(t) for t in f["track_id"][:]])
+        z = f["z"][:].astype(np.float32, copy=False)
+    if z.ndim != 2 or z.shape[0] != ids.shape[0]:
+        raise ValueError(f"{path}: z has shape {z.shape} for {ids.shape[0]} track ids")
+    return ids, z
+
+
+def label_attrs(path: str | Path) -> dict[str, Any]:
+    """The attributes of a label file (``stats`` decoded from JSON)."""
+    with h5py.File(path, "r") as f:
+        attrs = {k: f.attrs[k] for k in f.attrs}
+        attrs["n_tracks"] = int(f["track_id"].shape[0])
+    if "stats" in attrs:
+        attrs["stats"] = json.loads(attrs["stats"])
+    return attrs
