@@ -229,3 +229,36 @@ def test_ranking_all_tracks_mixes_warm_and_cold_scales():
     rand_all = evaluate_split(inter, tracks, noise, folds, weak, seed=1, k=10, candidates="all")
     assert good_all.ndcg > 0.25  # measured 0.35
     assert rand_all.ndcg < 0.05
+
+
+def test_without_content_matches_the_implicit_library():
+    """With no content (X = 0, so W = 0) and lU = lV, the model is the weighted MF of the
+    `implicit` package (confidences 1 + alpha R passed as its matrix): the same factors
+    from the same start, and the same loss under its normalisation. Runs where
+    `implicit` (0.7.3, an optional test dependency) is installed."""
+    implicit_als = pytest.importorskip("implicit.cpu.als")
+    from implicit.cpu import _als
+
+    rng = np.random.default_rng(0)
+    n_users, n_items, r = 60, 90, 8
+    mask = rng.random((n_users, n_items)) < 0.15
+    R = sp.csr_matrix(np.where(mask, rng.integers(1, 30, mask.shape), 0).astype(float))
+    p = ALSParams(factors=r, alpha=0.1, lambda_u=0.3, lambda_v=0.3, lambda_w=0.1, iterations=10)
+    V0 = rng.random((n_items, r)) * 0.01
+    X = np.zeros((n_items, 1))
+    ours = fit_content_als(R, X, p, seed=0, V0=V0)
+    assert np.all(ours.W == 0)
+    conf = R.copy()
+    conf.data = 1.0 + p.alpha * conf.data
+    ref = implicit_als.AlternatingLeastSquares(factors=r, regularization=p.lambda_u, alpha=1.0,
+                                               iterations=p.iterations, use_cg=False, dtype=np.float64,
+                                               calculate_training_loss=False, random_state=0)
+    ref.user_factors = np.zeros((n_users, r))
+    ref.item_factors = V0.copy()
+    ref.fit(conf, show_progress=False)
+    # implicit casts the confidences to float32, hence ~1e-8 differences.
+    np.testing.assert_allclose(ours.U, ref.user_factors, atol=1e-6)
+    np.testing.assert_allclose(ours.V, ref.item_factors, atol=1e-6)
+    their = _als.calculate_loss(conf, ref.user_factors, ref.item_factors, p.lambda_u, num_threads=1)
+    normaliser = conf.data.sum() + n_users * n_items - R.nnz
+    assert 2 * als_loss(R, X, ours, params=p) / normaliser == pytest.approx(their, rel=1e-6)
