@@ -37,11 +37,15 @@ def run(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
     from ..util import setup_logging
-    from .scores import evaluate_representation, parse_json_arg, write_scores
+    from .scores import evaluate_representation, parse_json_arg, setting, write_scores
 
     log = setup_logging(args.log)
     settings = parse_json_arg(args.settings, "--settings")
     meta = parse_json_arg(args.run_meta, "--run-meta")
+    if (setting(settings, "evaluate.mlp", {}) or {}).get("backend") == "torch":
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
     start = time.perf_counter()
     with threadpool_limits(limits=max(1, args.threads)):
         table = evaluate_representation(

@@ -3,7 +3,8 @@
 Two hidden layers of 256 ReLU units, Adam, at most 200 iterations (scikit-learn's
 ``MLPClassifier`` / ``MLPRegressor`` with their other defaults, as in the paper),
 features standardised with the mean and deviation of the training part only.
-Accuracy for classification, R^2 for regression.
+Accuracy for classification, R^2 for regression. ``backend: torch`` runs the same
+model in torch (``mlp_torch.py``; on the GPU when there is one).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ class MLPParams:
         for key in ("max_iter", "learning_rate", "backend"):
             if key in mlp:
                 setattr(out, key, mlp[key])
-        if out.backend != "sklearn":
-            raise ValueError(f"evaluate.mlp.backend '{out.backend}' is not available; use 'sklearn'")
+        if out.backend not in ("sklearn", "torch"):
+            raise ValueError(f"evaluate.mlp.backend '{out.backend}' is unknown; use 'sklearn' or 'torch'")
         return out
 
 
@@ -74,6 +75,14 @@ def fit_score(
 
     if task == "classification" and len(np.unique(y_train)) < 2:
         raise ValueError(f"the training part has a single class {np.unique(y_train)}; cannot fit a classifier")
+    if params.backend == "torch":
+        from .mlp_torch import fit_predict
+
+        pred = fit_predict(task, X_train, y_train, X_test, params.hidden, params.max_iter,
+                           params.learning_rate, seed)
+        if task == "classification":
+            return "accuracy", float(accuracy_score(y_test, pred))
+        return "r2", float(r2_score(y_test, pred))
     pipe = build_mlp(task, params, seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
