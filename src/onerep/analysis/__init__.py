@@ -1,0 +1,20 @@
+"""The analysis stage (SPEC section 9, the paper's Sect. 5): from all scores to tables,
+figures and a summary.
+
+Modules, in the order the workflow uses them:
+
+- :mod:`.collect`   score files -> tidy table; standardisation y*, n*, r*
+- :mod:`.models`    models 1 and 2 (design matrices, statsmodels formulas, REML fits)
+- :mod:`.reml`      the REML engine for variance-component models (exact gradient)
+- :mod:`.bootstrap` seeded, parallel bootstrap intervals (residual / parametric / runs)
+- :mod:`.compare`   pairwise strategy comparisons (Wald and bootstrap p-values, Holm)
+- :mod:`.variance`  per-source variance components (Table 6) and their correlation
+                    with SS-R performance (Fig. 14)
+- :mod:`.tables`    the collect and models steps writing the result tables
+- :mod:`.figures`   Figs. 7-15 and the training curves (PNG + TSV)
+- :mod:`.tsne`      Fig. 16
+- :mod:`.context`   design summary, acquisition losses, training logs, versions
+- :mod:`.summary`   ``summary.md``
+- :mod:`.simulate`  scores drawn from model 1 with known effects (validation)
+- :mod:`.commands`  ``onerep analysis <step>``
+"""

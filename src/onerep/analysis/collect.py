@@ -1,0 +1,222 @@
+"""Collect every score table into one tidy table and standardise it (SPEC section 9).
+
+- :func:`expected_score_files` lists the score files of a study (each design run on
+  each target, each baseline on its targets), the same list the workflow builds.
+- :func:`collect_scores` reads and checks them: one tidy table of every repetition.
+- :func:`run_means` averages the repetitions: the score of a representation on a
+  target (as the paper).
+- :func:`standardise` adds y* = (y - mean_d) / sd_d within each target (mean and
+  standard deviation over the design runs; baselines are put on the same scale), n*,
+  r* and one 0/1 column ``has_<source>`` per learning source.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .coding import BASELINE, R_STAR, SINGLE, n_star, r_star, strategy_label
+
+log = logging.getLogger(__name__)
+
+#: Columns every score file must have (``onerep evaluate`` writes these and more).
+REQUIRED = ("run_id", "target", "repetition", "metric", "value", "strategy", "sources", "n")
+
+#: Columns of the standardised table (``has_<source>`` columns follow).
+STANDARDISED_COLUMNS = (
+    "run_id", "target", "metric", "kind", "strategy", "strategy_label", "sources", "n",
+    "n_star", "r_star", "repetitions", "y", "y_sd", "target_mean", "target_sd", "y_std",
+)
+
+
+def setting(settings: dict[str, Any], key: str, default: Any = None) -> Any:
+    """A setting by dotted key from flat (``{"a.b": 1}``) or nested (``{"a": {"b": 1}}``) JSON."""
+    if key in settings:
+        return settings[key]
+    node: Any = settings
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def expected_score_files(scores_dir: str | Path, run_ids: Sequence[str], targets: Sequence[str],
+                         baselines: Sequence[str] = (), strategies: Sequence[str] = (),
+                         user_features: dict[str, dict[str, str]] | None = None) -> list[Path]:
+    """Every score file of a study under ``scores_dir`` (``<rep>/<target>.tsv``).
+
+    The list is the evaluation stage's (:func:`onerep.evaluate.plan.score_files`):
+    each design run on each target, ``mfcc`` and ``rand-<strategy>`` on every target
+    when listed in ``baselines``, ``user-<name>`` on the targets its features cover.
+    """
+    from onerep.evaluate.plan import score_files
+
+    config = {
+        "targets": [{"name": t} for t in targets],
+        "extract": {"baselines": list(baselines), "user_features": dict(user_features or {})},
+        "design": {"strategies": list(strategies)},
+    }
+    scores_dir = Path(scores_dir)
+    files = score_files(str(scores_dir.parent), config, list(run_ids))
+    # score_files joins "<results>/scores/..."; rebase onto the given folder.
+    return [scores_dir / Path(f).relative_to(Path(str(scores_dir.parent)) / "scores") for f in files]
+
+
+def read_score_file(path: str | Path) -> pd.DataFrame:
+    """One score table, checked: required columns, numeric finite values, one target."""
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, sep="\t", dtype={"run_id": str, "target": str, "sources": str,
+                                                 "metric": str, "strategy": str})
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: empty score file") from None
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing} (has {list(df.columns)})")
+    if df.empty:
+        raise ValueError(f"{path}: no score rows")
+    value = pd.to_numeric(df["value"], errors="coerce")
+    bad = ~np.isfinite(value.to_numpy(dtype=float))
+    if bad.any():
+        line = int(np.flatnonzero(bad)[0]) + 2  # header is line 1
+        raise ValueError(f"{path}, line {line}: score value {df['value'].iloc[line - 2]!r} is not a finite number")
+    df["value"] = value.astype(float)
+    n = pd.to_numeric(df["n"], errors="coerce")
+    if n.isna().any():
+        line = int(np.flatnonzero(n.isna().to_numpy())[0]) + 2
+        raise ValueError(f"{path}, line {line}: n {df['n'].iloc[line - 2]!r} is not an integer")
+    df["n"] = n.astype(int)
+    for col in ("run_id", "target", "metric", "strategy"):
+        if df[col].isna().any():
+            line = int(np.flatnonzero(df[col].isna().to_numpy())[0]) + 2
+            raise ValueError(f"{path}, line {line}: empty {col}")
+    df["sources"] = df["sources"].fillna("")
+    if df["target"].nunique() != 1 or df["run_id"].nunique() != 1:
+        raise ValueError(f"{path}: a score file holds one representation on one target; found runs "
+                         f"{sorted(df['run_id'].unique())} on targets {sorted(df['target'].unique())}")
+    df["source_file"] = str(path)
+    return df
+
+
+def collect_scores(paths: Iterable[str | Path], runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """All score files as one tidy table (one row per repetition), checked for consistency.
+
+    Checks: no (run, target, repetition) twice; one metric per target; the strategy,
+    sources and n of a design run agree with the run table ``runs`` when given.
+    Adds ``kind`` ('run' or 'baseline'); the column ``source_file`` names each row's file.
+    """
+    frames = [read_score_file(p) for p in paths]
+    if not frames:
+        raise ValueError("no score files to analyse")
+    df = pd.concat(frames, ignore_index=True)
+    dup = df.duplicated(["run_id", "target", "repetition"], keep=False)
+    if dup.any():
+        row = df[dup].iloc[0]
+        files = sorted(df.loc[dup & (df.run_id == row.run_id) & (df.target == row.target), "source_file"].unique())
+        raise ValueError(f"run {row.run_id} on target {row.target}, repetition {row.repetition} "
+                         f"appears more than once (in {files})")
+    metrics = df.groupby("target")["metric"].unique()
+    for target, ms in metrics.items():
+        if len(ms) > 1:
+            raise ValueError(f"target {target}: score files mix metrics {sorted(ms)}; one metric per target")
+    df["kind"] = np.where(df["strategy"] == BASELINE, "baseline", "run")
+    unknown = sorted(set(df.loc[df.kind == "run", "strategy"]) - set(R_STAR))
+    if unknown:
+        first = df[df.strategy.isin(unknown)].iloc[0]
+        raise ValueError(f"{first.source_file}: unknown strategy {first.strategy!r}; "
+                         f"expected one of {list(R_STAR)} or '{BASELINE}'")
+    if runs is not None:
+        _check_against_runs(df, runs)
+    return df
+
+
+def _canon_sources(text: str) -> str:
+    return ",".join(sorted(s for s in str(text).split(",") if s))
+
+
+def _check_against_runs(df: pd.DataFrame, runs: pd.DataFrame) -> None:
+    table = runs.set_index("run_id")
+    design = df[df.kind == "run"].drop_duplicates("run_id")
+    for row in design.itertuples():
+        if row.run_id not in table.index:
+            raise ValueError(f"{row.source_file}: run {row.run_id} is not in the run table")
+        ref = table.loc[row.run_id]
+        if (str(ref["strategy"]) != row.strategy or int(ref["n"]) != int(row.n)
+                or _canon_sources(ref["sources"]) != _canon_sources(row.sources)):
+            raise ValueError(
+                f"{row.source_file}: run {row.run_id} says strategy={row.strategy}, n={row.n}, "
+                f"sources={row.sources} but the run table has strategy={ref['strategy']}, n={ref['n']}, "
+                f"sources={ref['sources']}")
+
+
+def run_means(scores: pd.DataFrame) -> pd.DataFrame:
+    """Mean (and standard deviation) over repetitions of each representation on each target."""
+    keys = ["run_id", "target", "metric", "kind", "strategy", "sources", "n"]
+    g = scores.groupby(keys, sort=False)["value"]
+    out = g.agg(y="mean", y_sd="std", repetitions="count").reset_index()
+    out["y_sd"] = out["y_sd"].fillna(0.0)
+    return out
+
+
+def source_names(runs_or_scores: pd.DataFrame) -> list[str]:
+    """The learning sources that appear in the ``sources`` column of design runs, sorted."""
+    rows = runs_or_scores
+    if "kind" in rows.columns:
+        rows = rows[rows.kind == "run"]
+    names: set[str] = set()
+    for text in rows["sources"].astype(str):
+        names.update(s for s in text.split(",") if s)
+    return sorted(names)
+
+
+def standardise(means: pd.DataFrame, sources: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Add y*, n*, r* and ``has_<source>`` columns; return the table and the notes.
+
+    Within each target, y* = (y - mean) / sd with the mean and the sample standard
+    deviation (ddof 1) of the design runs' scores; baselines get the same transform.
+    A target whose design runs all score the same cannot be standardised: its rows get
+    y* = NaN and a note says so (the models then leave it out).
+    """
+    notes: list[str] = []
+    df = means.copy()
+    runs = df[df.kind == "run"]
+    stats = runs.groupby("target")["y"].agg(["mean", "std", "count"])
+    df["target_mean"] = df["target"].map(stats["mean"])
+    df["target_sd"] = df["target"].map(stats["std"])
+    for target, row in stats.iterrows():
+        if row["count"] < 2 or not np.isfinite(row["std"]) or row["std"] <= 0:
+            notes.append(f"target {target}: the {int(row['count'])} design-run scores have no spread "
+                         f"(sd {row['std']}); it cannot be standardised and is left out of the models")
+    no_runs = sorted(set(df.target) - set(stats.index))
+    for target in no_runs:
+        notes.append(f"target {target}: only baselines were scored; it is left out of the models")
+    ok = df["target_sd"] > 0
+    df["y_std"] = np.where(ok, (df["y"] - df["target_mean"]) / df["target_sd"].where(ok, 1.0), np.nan)
+    is_run = df.kind == "run"
+    df["n_star"] = np.nan
+    df.loc[is_run, "n_star"] = n_star(df.loc[is_run, "strategy"], df.loc[is_run, "n"]).astype(float)
+    df["r_star"] = np.nan
+    df.loc[is_run, "r_star"] = r_star(df.loc[is_run, "strategy"])
+    df["strategy_label"] = df["strategy"].map(strategy_label)
+    if sources is None:
+        sources = source_names(df)
+    sets = df["sources"].astype(str).str.split(",")
+    for s in sources:
+        df[f"has_{s}"] = [int(is_r and s in parts) for is_r, parts in zip(is_run, sets)]
+    bad_ssr = df[is_run & (df.strategy == SINGLE) & (df.n != 1)]
+    if len(bad_ssr):
+        raise ValueError(f"SS-R run {bad_ssr.run_id.iloc[0]} has n = {bad_ssr.n.iloc[0]}; SS-R uses one source")
+    cols = list(STANDARDISED_COLUMNS) + [f"has_{s}" for s in sources]
+    return df[cols], notes
+
+
+def model_data(standardised: pd.DataFrame) -> pd.DataFrame:
+    """The rows the mixed models use: design runs on targets with a finite y*."""
+    df = standardised[(standardised.kind == "run") & np.isfinite(standardised.y_std)].copy()
+    return df.reset_index(drop=True)

@@ -1,0 +1,215 @@
+# Analysis (SPEC section 9, the paper's Sect. 5): all scores -> standardised table ->
+# mixed models with bootstrap intervals, pairwise comparisons, per-source variance
+# components -> Figs. 7-16, the report's context tables, summary.md. Needs RUNS /
+# RUN_IDS from design.smk (include it first). Every output of interest goes into
+# Snakemake's report (`snakemake --report results/report.html`), grouped by section.
+from onerep.analysis.figures import FIGURES as _FIGS
+from onerep.analysis.figures import TRAINING as _TRAINING
+from onerep.analysis.tsne import default_target as _tsne_default_target
+from onerep.evaluate.plan import score_files as _analysis_score_files
+
+# The report's front page (Snakemake takes the last `report:` statement of the workflow).
+report: "../report/workflow.rst"
+
+ANALYSIS = f"{R}/analysis"
+AFIG = f"{ANALYSIS}/figures"
+ACTX = f"{ANALYSIS}/context"
+_TSNE_TARGET = config["analysis"]["tsne_target"] or _tsne_default_target(config["targets"])
+_TSNE_RUNS = [config["analysis"]["tsne_run"]] if config["analysis"]["tsne_run"] else RUN_IDS
+_DESIGN_SOURCES = [s for s in config["design"]["sources"] if s != "self"]
+
+
+def _fig(number, caption, category, subcategory):
+    """A figure's PNG as a report item (its TSV is a plain output beside it)."""
+    return report(f"{AFIG}/{_FIGS[number]}.png", caption=f"../report/{caption}.rst", category=category,
+                  subcategory=subcategory, labels={"figure": f"Fig. {number}"})
+
+
+def _tsne_inputs(wildcards):
+    if not _TSNE_TARGET:
+        return {}
+    return {
+        "features": [f"{R}/features/{r}/{_TSNE_TARGET}.h5" for r in _TSNE_RUNS],
+        "models": [f"{R}/runs/{r}/model.pt" for r in _TSNE_RUNS],
+        "labels": f"{R}/targets/{_TSNE_TARGET}/labels.tsv",
+        "topics": [f"{R}/labels/{s}.topics.tsv" for s in _DESIGN_SOURCES],
+    }
+
+
+rule analysis_collect:
+    input:
+        runs=f"{R}/design/runs.tsv",
+        scores=_analysis_score_files(R, config, RUN_IDS),
+    output:
+        scores=report(f"{ANALYSIS}/scores.tsv", caption="../report/scores.rst", category="3. Scores",
+                      subcategory="tables"),
+        standardised=report(f"{ANALYSIS}/standardised.tsv", caption="../report/standardised.rst",
+                            category="3. Scores", subcategory="tables"),
+        info=f"{ANALYSIS}/collect.json",
+    params:
+        settings=settings("extract.baselines", "extract.user_features", "design.strategies",
+                          targets=list(TARGETS)),
+    log:
+        f"{LOGS}/analysis_collect/analysis_collect.log",
+    benchmark:
+        f"{BENCH}/analysis_collect/analysis_collect.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("analysis", "mem_mb"),
+        runtime=res("analysis", "runtime"),
+    shell:
+        "onerep analysis collect --scores-dir {R}/scores --runs {input.runs:q} "
+        "--settings {params.settings:q} --out {ANALYSIS} --log {log:q}"
+
+
+rule analysis:
+    input:
+        standardised=f"{ANALYSIS}/standardised.tsv",
+    output:
+        model1=report(f"{ANALYSIS}/model1.tsv", caption="../report/model1.rst", category="4. Models",
+                      subcategory="tables"),
+        model2=report(f"{ANALYSIS}/model2.tsv", caption="../report/model2.rst", category="4. Models",
+                      subcategory="tables"),
+        pairwise=report(f"{ANALYSIS}/pairwise.tsv", caption="../report/pairwise.rst", category="4. Models",
+                        subcategory="tables"),
+        components=report(f"{ANALYSIS}/variance_components.tsv", caption="../report/variance_components.rst",
+                          category="5. Sources", subcategory="tables"),
+        correlation=f"{ANALYSIS}/variance_correlation.tsv",
+        boot1=f"{ANALYSIS}/bootstrap_model1.tsv",
+        boot2=f"{ANALYSIS}/bootstrap_model2.tsv",
+        fits=f"{ANALYSIS}/fits.json",
+    params:
+        settings=settings("analysis.bootstrap", "seed"),
+    log:
+        f"{LOGS}/analysis/analysis.log",
+    benchmark:
+        f"{BENCH}/analysis/analysis.tsv"
+    threads: res("analysis", "threads")
+    resources:
+        mem_mb=res("analysis", "mem_mb"),
+        runtime=res("analysis", "runtime"),
+    shell:
+        "onerep analysis models --standardised {input.standardised:q} --settings {params.settings:q} "
+        "--threads {threads} --out {ANALYSIS} --log {log:q}"
+
+
+rule analysis_figures:
+    input:
+        standardised=f"{ANALYSIS}/standardised.tsv",
+        model1=f"{ANALYSIS}/model1.tsv",
+        model2=f"{ANALYSIS}/model2.tsv",
+        correlation=f"{ANALYSIS}/variance_correlation.tsv",
+        fits=f"{ANALYSIS}/fits.json",
+        alias=f"{R}/design/alias.tsv",
+        alias_phase3=f"{R}/design/alias_phase3.tsv",
+    output:
+        fig07=_fig(7, "fig07", "1. Design", "alias matrix"),
+        fig08=_fig(8, "fig08", "3. Scores", "figures"),
+        fig09=_fig(9, "fig09", "3. Scores", "figures"),
+        fig10=_fig(10, "fig10", "3. Scores", "figures"),
+        fig11=_fig(11, "fig11", "4. Models", "figures"),
+        fig12=_fig(12, "fig12", "4. Models", "figures"),
+        fig13=_fig(13, "fig13", "5. Sources", "figures"),
+        fig14=_fig(14, "fig14", "5. Sources", "figures"),
+        fig15=_fig(15, "fig15", "6. Compactness and explainability", "figures"),
+        data=[f"{AFIG}/{_FIGS[k]}.tsv" for k in range(7, 16)],
+    params:
+        settings=settings("design.sources", "design.strategies", "train.width", "sources.k"),
+    log:
+        f"{LOGS}/analysis_figures/analysis_figures.log",
+    benchmark:
+        f"{BENCH}/analysis_figures/analysis_figures.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("analysis", "mem_mb"),
+        runtime=res("analysis", "runtime"),
+    shell:
+        "onerep analysis figures --analysis-dir {ANALYSIS} --alias {input.alias:q} "
+        "--alias-phase3 {input.alias_phase3:q} --settings {params.settings:q} --out {AFIG} --log {log:q}"
+
+
+rule analysis_tsne:
+    input:
+        unpack(_tsne_inputs),
+        standardised=f"{ANALYSIS}/standardised.tsv",
+    output:
+        png=_fig(16, "fig16", "6. Compactness and explainability", "figures"),
+        data=f"{AFIG}/{_FIGS[16]}.tsv",
+    params:
+        settings=settings("analysis.tsne_run", "analysis.tsne_target", "seed",
+                          targets=[{"name": t["name"], "kind": t["kind"], "task": t["task"]}
+                                   for t in config["targets"]]),
+    log:
+        f"{LOGS}/analysis_tsne/analysis_tsne.log",
+    benchmark:
+        f"{BENCH}/analysis_tsne/analysis_tsne.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("analysis", "mem_mb"),
+        runtime=res("analysis", "runtime"),
+    shell:
+        "onerep analysis tsne --standardised {input.standardised:q} --features-dir {R}/features "
+        "--runs-dir {R}/runs --targets-dir {R}/targets --labels-dir {R}/labels "
+        "--settings {params.settings:q} --out {AFIG} --log {log:q}"
+
+
+rule analysis_context:
+    input:
+        runs=f"{R}/design/runs.tsv",
+        records=[f"{R}/mel/{d}.records.tsv" for d in DATASETS],
+        train_logs=[f"{R}/runs/{r}/train_log.tsv" for r in RUN_IDS],
+        labels_summary=f"{R}/labels/summary.tsv",
+    output:
+        design=report(f"{ACTX}/design.tsv", caption="../report/design.rst", category="1. Design",
+                      subcategory="runs"),
+        acquisition=report(f"{ACTX}/acquisition.tsv", caption="../report/acquisition.rst",
+                           category="2. Data and training", subcategory="data"),
+        labels=report(f"{ACTX}/labels.tsv", caption="../report/labels.rst", category="2. Data and training",
+                      subcategory="data"),
+        versions=report(f"{ACTX}/versions.tsv", caption="../report/versions.rst", category="7. Summary",
+                        subcategory="software"),
+        curves=report(f"{AFIG}/{_TRAINING}.png", caption="../report/training_curves.rst",
+                      category="2. Data and training", subcategory="training"),
+        curves_data=f"{AFIG}/{_TRAINING}.tsv",
+    params:
+        datasets=",".join(DATASETS),
+    log:
+        f"{LOGS}/analysis_context/analysis_context.log",
+    benchmark:
+        f"{BENCH}/analysis_context/analysis_context.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("analysis", "mem_mb"),
+        runtime=res("analysis", "runtime"),
+    shell:
+        "onerep analysis context --runs {input.runs:q} --mel-dir {R}/mel --datasets {params.datasets} "
+        "--runs-dir {R}/runs --labels-summary {input.labels_summary:q} --out {ACTX} --figures {AFIG} "
+        "--log {log:q}"
+
+
+rule analysis_summary:
+    input:
+        rules.analysis_collect.output,
+        rules.analysis.output,
+        rules.analysis_figures.output,
+        rules.analysis_tsne.output,
+        rules.analysis_context.output,
+    output:
+        report(f"{ANALYSIS}/summary.md", caption="../report/summary.rst", category="7. Summary",
+               subcategory="key numbers"),
+    params:
+        settings=settings("study", "demo.enabled"),
+    log:
+        f"{LOGS}/analysis_summary/analysis_summary.log",
+    benchmark:
+        f"{BENCH}/analysis_summary/analysis_summary.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("analysis", "mem_mb"),
+        runtime=res("analysis", "runtime"),
+    shell:
+        "onerep analysis summary --analysis-dir {ANALYSIS} --settings {params.settings:q} "
+        "--out {output:q} --log {log:q}"
+
+
+FINAL_TARGETS.append(f"{ANALYSIS}/summary.md")
