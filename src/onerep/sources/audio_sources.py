@@ -12,8 +12,8 @@ domain first), so the audio is not decoded a second time:
   scaled to a maximum of 1; mean and standard deviation over time (24 values). This
   is an approximation of an STFT chroma, adequate for a clip-level summary.
 - ``tempogram``: librosa's autocorrelation tempogram of the onset strength (itself
-  computed by librosa from a dB mel spectrogram), averaged over time and read at 24
-  log-spaced tempi from 40 to 320 bpm (24 values).
+  computed by librosa from a dB mel spectrogram), averaged over time and pooled (max)
+  into 24 log-spaced tempo bands from 40 to 320 bpm (24 values).
 
 The statistics of all tracks are written once to an HDF5 file; the ``labels`` jobs
 of the three sources reduce them with the same Gaussian mixture as bpm and year.
@@ -31,10 +31,13 @@ import librosa
 import numpy as np
 
 from ..util import atomic_path, progress
+from .catalog import AUDIO_SOURCES
 
 log = logging.getLogger(__name__)
 
-AUDIO_SOURCES = ("mfcc", "chroma", "tempogram")
+#: How the Gaussian mixture scales each descriptor: MFCCs have very different ranges per
+#: coefficient; chroma and tempogram values share one unit.
+SCALING = {"mfcc": "feature", "chroma": "global", "tempogram": "global"}
 N_MFCC = 20
 CHROMA_FMIN, CHROMA_FMAX = 55.0, 5000.0
 TEMPO_BANDS = np.geomspace(40.0, 320.0, 24)
@@ -104,6 +107,25 @@ def chroma_weights(geom: MelGeometry) -> np.ndarray:
     return w
 
 
+def _tempo_bands(tg_mean: np.ndarray, geom: MelGeometry) -> np.ndarray:
+    """The mean tempogram read at ``TEMPO_BANDS``: per band the largest value over the
+    lags whose tempo lies in the band (edges halfway between the bands, in log tempo),
+    interpolated where a band holds no lag. The maximum keeps a sharp beat peak that
+    falls between two band centres."""
+    lags = np.arange(1, tg_mean.shape[0])
+    bpm = 60.0 * geom.sample_rate / geom.hop_length / lags  # decreasing with the lag
+    vals = tg_mean[1:]
+    logb = np.log(TEMPO_BANDS)
+    edges = np.exp(np.concatenate([[logb[0] - (logb[1] - logb[0]) / 2], (logb[1:] + logb[:-1]) / 2,
+                                   [logb[-1] + (logb[-1] - logb[-2]) / 2]]))
+    out = np.interp(logb, np.log(bpm[::-1]), vals[::-1])
+    for i in range(len(TEMPO_BANDS)):
+        inside = (bpm >= edges[i]) & (bpm < edges[i + 1])
+        if inside.any():
+            out[i] = vals[inside].max()
+    return out
+
+
 def track_descriptors(mel_db: np.ndarray, geom: MelGeometry, cw: np.ndarray) -> dict[str, np.ndarray]:
     """The three descriptors of one track from its (T, channels, n_mels) dB mel spectrogram."""
     power = librosa.db_to_power(np.asarray(mel_db, dtype=np.float32)).mean(axis=1).T  # (n_mels, T)
@@ -115,10 +137,7 @@ def track_descriptors(mel_db: np.ndarray, geom: MelGeometry, cw: np.ndarray) -> 
     win = int(min(TEMPOGRAM_WIN, max(8, onset.shape[0])))
     tg = librosa.feature.tempogram(onset_envelope=onset, sr=geom.sample_rate,
                                    hop_length=geom.hop_length, win_length=win)
-    tg_mean = tg.mean(axis=1)
-    lags = np.arange(1, win)
-    bpm = 60.0 * geom.sample_rate / geom.hop_length / lags  # decreasing
-    tempo = np.interp(np.log(TEMPO_BANDS), np.log(bpm[::-1]), tg_mean[1:][::-1])
+    tempo = _tempo_bands(tg.mean(axis=1), geom)
     return {
         "mfcc": np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1)]),
         "chroma": np.concatenate([chroma.mean(axis=1), chroma.std(axis=1)]),
@@ -126,7 +145,7 @@ def track_descriptors(mel_db: np.ndarray, geom: MelGeometry, cw: np.ndarray) -> 
     }
 
 
-def compute_audio_features(mel_store: str | Path, out: str | Path) -> dict[str, int]:
+def compute_descriptors(mel_store: str | Path, out: str | Path) -> dict[str, int]:
     """Descriptors of every track of a mel store, written to ``out`` (HDF5).
 
     Layout: ``track_id`` (N,) strings and, per descriptor, ``<kind>`` (N, D) float32
@@ -177,8 +196,8 @@ def compute_audio_features(mel_store: str | Path, out: str | Path) -> dict[str, 
     return {"tracks": len(kept), "skipped": skipped}
 
 
-def load_audio_features(path: str | Path, kind: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(track ids, values (N, D), names) of one descriptor from ``compute_audio_features``' file."""
+def load_descriptors(path: str | Path, kind: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(track ids, values (N, D), names) of one descriptor from ``compute_descriptors``' file."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"audio descriptor file not found: {path}")

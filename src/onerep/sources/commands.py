@@ -27,7 +27,7 @@ def _settings(text: str | None) -> dict[str, Any]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the commands of the sources stage."""
-    from .labels import LABEL_SOURCES, SOURCE_INPUTS
+    from .catalog import LABEL_SOURCES, SOURCE_INPUTS
 
     p = subparsers.add_parser(
         "labels",
@@ -113,10 +113,10 @@ def run_labels(args: argparse.Namespace) -> int:
 
 def run_audio_descriptors(args: argparse.Namespace) -> int:
     """Handler of ``onerep audio-descriptors``."""
-    from .audio_sources import compute_audio_features
+    from .audio_sources import compute_descriptors
 
     setup_logging(args.log)
-    compute_audio_features(args.mel_store, args.out)
+    compute_descriptors(args.mel_store, args.out)
     return 0
 
 

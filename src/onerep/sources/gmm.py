@@ -2,8 +2,11 @@
 
 A value becomes the posterior over k mixture components (SPEC section 3: 50
 components for bpm and year). Values are standardised first (so the covariance floor
-``reg_covar`` is a fraction of the spread, whatever the unit), vectors are projected
-on at most ``max_dims`` principal components, and the components are renumbered in
+``reg_covar`` is a fraction of the spread, whatever the unit; ``scale="global"`` uses
+one spread for all dimensions of a vector whose values share a unit, so that
+near-constant dimensions are not inflated to the weight of informative ones), vectors are projected
+on the principal components that carry 90 % of their variance (at most ``max_dims``)
+so that noisy dimensions do not dominate the mixture, and the components are renumbered in
 ascending order of their mean (of the first principal coordinate for vectors), so
 topic 0 is the slowest tempo or the earliest year.
 """
@@ -44,10 +47,15 @@ def fit_gmm(
     max_iter: int = 200,
     seed: int = 0,
     max_dims: int = 16,
+    keep_variance: float = 0.9,
     reg_covar: float = 1e-3,
+    scale: str = "feature",
     source: str = "",
 ) -> GMMResult:
-    """Fit a k-component Gaussian mixture to ``values`` (N,) or (N, D); return posteriors."""
+    """Fit a k-component Gaussian mixture to ``values`` (N,) or (N, D); return posteriors.
+
+    ``scale``: ``feature`` divides each dimension by its own standard deviation,
+    ``global`` all dimensions by the overall one (both centre each dimension)."""
     x = np.asarray(values, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
@@ -58,13 +66,18 @@ def fit_gmm(
     if n < k:
         raise ValueError(f"{label}{n} tracks have a value but the mixture has k={k} components; "
                          "lower sources.k or add tracks")
+    if scale not in ("feature", "global"):
+        raise ValueError(f"scale must be 'feature' or 'global', got {scale!r}")
     mean = x.mean(axis=0)
-    sd = x.std(axis=0)
+    sd = x.std(axis=0) if scale == "feature" else np.full(d, x.std())
     sd[sd == 0] = 1.0
     xs = (x - mean) / sd
     pca = None
     if d > 1:
-        pca = PCA(n_components=min(d, max_dims, n - 1), random_state=seed)
+        # the principal components that carry `keep_variance` of the variance, at most max_dims
+        full = PCA(n_components=min(d, n), svd_solver="full").fit(xs)
+        need = int(np.searchsorted(np.cumsum(full.explained_variance_ratio_), keep_variance) + 1)
+        pca = PCA(n_components=max(1, min(need, max_dims, d, n - 1)), svd_solver="full")
         y = pca.fit_transform(xs)
     else:
         y = xs

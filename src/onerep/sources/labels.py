@@ -24,27 +24,13 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from .. import __version__
 from ..util import atomic_path, derive_seed, write_text_atomic
 from . import loaders
-from .audio_sources import AUDIO_SOURCES, load_audio_features
+from .audio_sources import SCALING, load_descriptors
+from .catalog import AUDIO_SOURCES, GMM_SOURCES, LABEL_SOURCES, PLSA_SOURCES, SOURCE_INPUTS  # noqa: F401
 from .gmm import GMMResult, fit_gmm
 from .plsa import PLSA, top_terms
 
 log = logging.getLogger(__name__)
 
-#: The inputs each source reads; keys are the ``corpus.*`` config keys, except
-#: ``audio_features`` (the descriptor file of the audio sources).
-SOURCE_INPUTS: dict[str, tuple[str, ...]] = {
-    "bpm": ("tempo",),
-    "year": ("track_metadata",),
-    "taste": ("taste_triplets", "track_metadata"),
-    "tag": ("lastfm_tags",),
-    "lyrics": ("musixmatch",),
-    "cdr_tag": ("cdr_genres",),
-    "artist": ("lastfm_tags", "track_metadata"),
-    **{s: ("audio_features",) for s in AUDIO_SOURCES},
-}
-PLSA_SOURCES = ("taste", "tag", "lyrics", "cdr_tag", "artist")
-GMM_SOURCES = ("bpm", "year", *AUDIO_SOURCES)
-LABEL_SOURCES = tuple(SOURCE_INPUTS)  # every source with a label file (all but self)
 #: pLSA starts (each ``PLSA_INIT_ITER`` iterations; the most likely one is continued)
 #: unless the settings carry ``sources.plsa_restarts``.
 PLSA_RESTARTS = 5
@@ -161,16 +147,18 @@ def _reduce_counts(data: loaders.CountLabels, source: str, k: int, iterations: i
 
 
 def _reduce_values(track_ids: np.ndarray, values: np.ndarray, names: list[str], unit: str, source: str,
-                   k: int, max_iter: int, seed: int, n_terms: int, method: str) -> LabelResult:
+                   k: int, max_iter: int, seed: int, n_terms: int, method: str,
+                   scale: str = "feature") -> LabelResult:
     log.info("source %s: Gaussian mixture with %d components on %d tracks x %d values",
              source, k, values.shape[0], 1 if values.ndim == 1 else values.shape[1])
-    res = fit_gmm(values, k=k, max_iter=max_iter, seed=seed, source=source)
+    res = fit_gmm(values, k=k, max_iter=max_iter, seed=seed, source=source, scale=scale)
     n = values.shape[0]
     attrs = {
         "iterations": res.n_iter,
         "loglik": np.array([res.lower_bound * n]),
         "converged": res.converged,
         "gmm_dims": res.dims,
+        "gmm_scale": scale,
         "gmm_warnings": json.dumps(res.warnings),
         "component_weights": res.weights,
     }
@@ -217,8 +205,8 @@ def make_labels(source: str, manifest: str | Path, inputs: dict[str, str | Path]
     elif source == "year":
         data = loaders.load_year(p["track_metadata"], ids, on_bad)
     else:  # audio descriptors
-        a_ids, values, names = load_audio_features(p["audio_features"], source)
-        stats = loaders.LoadStats(source, [str(p["audio_features"])], rows=len(a_ids),
+        a_ids, values, names = load_descriptors(p["audio_descriptors"], source)
+        stats = loaders.LoadStats(source, [str(p["audio_descriptors"])], rows=len(a_ids),
                                   labelled_ids=len(a_ids), in_manifest=len(ids))
         pos = pd.Index(a_ids).get_indexer(ids)
         stats.outside_corpus = int(len(a_ids) - (pos >= 0).sum())
@@ -241,7 +229,7 @@ def make_labels(source: str, manifest: str | Path, inputs: dict[str, str | Path]
                                 n_terms, method)
     else:
         result = _reduce_values(ids[have], values[pos[have]], names, "", source, k, gmm_iter, seed,
-                                n_terms, "gmm(descriptor)")
+                                n_terms, "gmm(descriptor)", scale=SCALING[source])
     result.attrs.update({
         "k": k,
         "seed": seed,

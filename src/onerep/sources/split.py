@@ -101,7 +101,10 @@ def summary_table(label_paths: Sequence[str | Path], design_sources: Sequence[st
     })
     for r in rows[:-1]:
         r["survivors"] = int(np.isin(surv, ids[r["source"]]).sum())
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    for col in SUMMARY_COLUMNS[3:]:
+        table[col] = table[col].astype("Int64")  # counts; empty where not applicable
+    return table
 
 
 def mel_store_ids(path: str | Path) -> np.ndarray:

@@ -1,0 +1,142 @@
+# Learning sources (SPEC section 3): each source's native labels -> z (k-dim probability
+# vectors) per corpus track, the per-source summary, and the corpus train/valid split.
+#
+#   rule audio_descriptors   labels/audio_descriptors.h5 (only when an audio source is used)
+#   rule labels              labels/{source}.h5 + labels/{source}.topics.tsv (one job per source)
+#   rule labels_summary      labels/summary.tsv
+#   rule corpus_split        corpus/split.tsv (survivors of the equal-sample rule in mel/corpus.h5)
+import shlex
+import sys
+
+from onerep.sources.catalog import AUDIO_SOURCES, PLSA_SOURCES, SOURCE_INPUTS
+
+LABELS = f"{R}/labels"
+# Every source with a label file (self has none), in the config's order.
+LABEL_SOURCES = [s for s in config["sources"]["names"] if s != "self"]
+DESIGN_LABEL_SOURCES = [s for s in config["design"]["sources"] if s != "self"]
+AUDIO_DESCRIPTORS = f"{LABELS}/audio_descriptors.h5"
+
+for _s in LABEL_SOURCES:
+    for _key in SOURCE_INPUTS[_s]:
+        if _key != "audio_descriptors" and not config["corpus"].get(_key):
+            sys.exit(f"onerep: key 'corpus.{_key}': source '{_s}' is in sources.names but its "
+                     f"label file is not set")
+
+
+def label_inputs(wildcards):
+    """The corpus manifest and the native files one source reads (named like the CLI options)."""
+    out = {"manifest": config["corpus"]["manifest"]}
+    for key in SOURCE_INPUTS[wildcards.source]:
+        out[key] = AUDIO_DESCRIPTORS if key == "audio_descriptors" else config["corpus"][key]
+    return out
+
+
+def label_args(wildcards, input):
+    """`--track-metadata PATH ...` for the source's inputs."""
+    return " ".join(f"--{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in input.items() if k != "manifest")
+
+
+def label_settings(wildcards):
+    """Only what the source's z depends on: pLSA settings for count sources, GMM ones otherwise."""
+    keys = ["seed", "sources.k", "sources.on_bad_line", "sources.topic_terms"]
+    if wildcards.source in PLSA_SOURCES:
+        keys.append("sources.plsa_iterations")
+        if "plsa_restarts" in config["sources"]:
+            keys.append("sources.plsa_restarts")
+    else:
+        keys.append("sources.gmm_max_iter")
+    return settings(*keys, source=wildcards.source)
+
+
+
+if any(s in AUDIO_SOURCES for s in LABEL_SOURCES):
+
+    rule audio_descriptors:
+        input:
+            mel=f"{R}/mel/corpus.h5",
+        output:
+            AUDIO_DESCRIPTORS,
+        log:
+            f"{LOGS}/audio_descriptors/corpus.log",
+        benchmark:
+            f"{BENCH}/audio_descriptors/corpus.tsv"
+        threads: 1
+        resources:
+            mem_mb=res("labels", "mem_mb"),
+            runtime=res("labels", "runtime"),
+        shell:
+            "onerep audio-descriptors --mel-store {input.mel:q} --out {output:q} --log {log:q}"
+
+
+rule labels:
+    input:
+        unpack(label_inputs),
+    output:
+        h5=f"{LABELS}/{{source}}.h5",
+        topics=f"{LABELS}/{{source}}.topics.tsv",
+    params:
+        settings=label_settings,
+        args=label_args,
+    wildcard_constraints:
+        source="|".join(LABEL_SOURCES) or "(?!)",
+    log:
+        f"{LOGS}/labels/{{source}}.log",
+    benchmark:
+        f"{BENCH}/labels/{{source}}.tsv"
+    threads: res("labels", "threads")
+    resources:
+        mem_mb=res("labels", "mem_mb"),
+        runtime=res("labels", "runtime"),
+    shell:
+        "onerep labels --source {wildcards.source} --manifest {input.manifest:q} {params.args} "
+        "--settings {params.settings:q} --threads {threads} --out {output.h5:q} "
+        "--topics {output.topics:q} --log {log:q}"
+
+
+rule labels_summary:
+    input:
+        manifest=config["corpus"]["manifest"],
+        labels=expand(f"{LABELS}/{{source}}.h5", source=LABEL_SOURCES),
+    output:
+        f"{LABELS}/summary.tsv",
+    params:
+        settings=settings("design.sources", "sources.require_all"),
+    log:
+        f"{LOGS}/labels_summary/labels_summary.log",
+    benchmark:
+        f"{BENCH}/labels_summary/labels_summary.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("labels", "mem_mb"),
+        runtime=res("labels", "runtime"),
+    shell:
+        "onerep labels-summary --manifest {input.manifest:q} --labels {input.labels:q} "
+        "--settings {params.settings:q} --out {output:q} --log {log:q}"
+
+
+rule corpus_split:
+    input:
+        mel=f"{R}/mel/corpus.h5",
+        labels=expand(f"{LABELS}/{{source}}.h5", source=DESIGN_LABEL_SOURCES),
+    output:
+        f"{R}/corpus/split.tsv",
+    params:
+        settings=settings("seed", "audio.valid_fraction", "sources.require_all", "design.sources"),
+    log:
+        f"{LOGS}/corpus_split/corpus_split.log",
+    benchmark:
+        f"{BENCH}/corpus_split/corpus_split.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("labels", "mem_mb"),
+        runtime=res("labels", "runtime"),
+    shell:
+        "onerep corpus-split --mel-store {input.mel:q} --labels {input.labels:q} "
+        "--settings {params.settings:q} --out {output:q} --log {log:q}"
+
+
+FINAL_TARGETS.extend(
+    [f"{LABELS}/{s}.h5" for s in LABEL_SOURCES]
+    + [f"{LABELS}/{s}.topics.tsv" for s in LABEL_SOURCES]
+    + [f"{LABELS}/summary.tsv", f"{R}/corpus/split.tsv"]
+)
