@@ -302,10 +302,6 @@ class RunData:
         return self.bank.track_ids[self.n_train:]
 
 
-MEL_PARAM_KEYS = ("sample_rate", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "top_db",
-                  "power", "dtype", "crop_frames", "backend")
-
-
 def load_run_data(mel: str | Path, split: str | Path, scaler: str | Path,
                   labels_dir: str | Path, sources: Sequence[str], crop_frames: int,
                   device: torch.device | str = "cpu", placement: str = "auto") -> RunData:
@@ -361,7 +357,7 @@ def load_run_data(mel: str | Path, split: str | Path, scaler: str | Path,
         sel = [pos[index.track_ids[r]] for r in rows]
         return torch.as_tensor(z[sel], dtype=torch.float32, device=device)
 
-    mel_params = {k_: index.attrs[k_] for k_ in MEL_PARAM_KEYS if k_ in index.attrs}
+    mel_params = dict(index.attrs)  # every extraction parameter the store records
     mel_params.setdefault("n_mels", index.n_mels)
     return RunData(
         bank=bank, sources=list(sources), n_train=len(train_rows), n_valid=len(valid_rows), k=k,

@@ -467,6 +467,15 @@ def probe_weights(strategy: str, sources: list[str], data: RunData, settings: Tr
 # ---------------------------------------------------------------------------------
 # One run
 # ---------------------------------------------------------------------------------
+def derived_seeds(seed: int, probe: bool = False) -> dict[str, int]:
+    """Every seed a run derives from its run seed (recorded in the model file)."""
+    streams = ["train", "probe"] if probe else ["train"]
+    out = {f"{st}.{part}": derive_seed(seed, st, part) for st in streams
+           for part in ("init", "sample", "schedule", "dropout")}
+    out["valid.crops"] = derive_seed(seed, "valid", "crops")
+    return out
+
+
 def log_rows(run_id: str, phase: str, epoch: int, train: dict[str, tuple[float, int]],
              valid: dict[str, float], weights: dict[str, float], seconds: float) -> list[dict[str, Any]]:
     """Rows of the per-epoch training log."""
@@ -520,6 +529,7 @@ def train_run(run_id: str, strategy: str, sources: list[str], seed: int, mel: st
         if settings.loss_weighting == "inverse_val_loss" and len(sources) > 1:
             weights, rows = probe_weights(strategy, sources, data, settings, seed, device, run_id)
 
+    weights_probed = any(r["phase"] == "probe" for r in rows)
     net = build_network(strategy, sources, k=data.k, width=settings.width,
                         seed=derive_seed(seed, "train", "init"))
     trainer = Trainer(net, data, settings, seed, device, weights=weights, run_id=run_id)
@@ -559,7 +569,8 @@ def train_run(run_id: str, strategy: str, sources: list[str], seed: int, mel: st
         valid = {r["source"]: r["valid_loss"] for r in rows if r["phase"] == "train"
                  and r["epoch"] == settings.epochs}
     meta = {
-        "run_id": run_id, "seed": int(seed), "scaler_mean": data.scaler_mean,
+        "run_id": run_id, "seed": int(seed), "seeds": derived_seeds(seed, weights_probed),
+        "scaler_mean": data.scaler_mean,
         "scaler_std": data.scaler_std, "mel_params": data.mel_params,
         "crop_frames": data.crop_frames, "settings": settings.result_dict(),
         "loss_weights": weights, "epochs_trained": settings.epochs,
