@@ -399,3 +399,21 @@ def test_run_meta_from_run_table_and_baselines():
                                                         "strategy": "baseline", "sources": "rand-ssr", "n": 0}
     with pytest.raises(ValueError, match="'r999' is neither a run"):
         plan.run_meta("r999", "gtzan", runs)
+
+
+def test_baseline_comparison_exact():
+    from onerep.evaluate.scores import baseline_comparison
+
+    rows = []
+    for run, strategy, values in [("r1", "ssr", [0.5, 0.7]), ("r2", "msscr", [0.8, 0.8]),
+                                  ("mfcc", "baseline", [0.65, 0.65]), ("rand-ssr", "baseline", [0.9, 0.7])]:
+        rows += [dict(run_id=run, target="gtzan", repetition=i, metric="accuracy", value=v, strategy=strategy)
+                 for i, v in enumerate(values)]
+    table = baseline_comparison(pd.DataFrame(rows))
+    assert table["baseline"].tolist() == ["mfcc", "rand-ssr"]
+    assert table["runs"].tolist() == [2, 2]
+    assert table["runs_mean"].tolist() == pytest.approx([0.7, 0.7])
+    assert table["runs_best"].tolist() == pytest.approx([0.8, 0.8])
+    assert table["baseline_score"].tolist() == pytest.approx([0.65, 0.8])
+    assert table["runs_beating"].tolist() == [0.5, 0.0]  # r1 (0.6) and r2 (0.8) vs 0.65; vs 0.8 none
+    assert table["mean_beats"].tolist() == [True, False]

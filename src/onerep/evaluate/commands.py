@@ -31,6 +31,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--log", help="log file")
     p.set_defaults(func=run)
 
+    q = subparsers.add_parser(
+        "evaluate-summary",
+        help="compare the trained runs' scores with the baselines, per target",
+        description="Read every scores/<rep>/<target>.tsv under a folder and print, per target and "
+                    "baseline, the trained runs' mean and best score, the baseline's score and the "
+                    "fraction of runs that beat it.",
+    )
+    q.add_argument("--scores-dir", required=True, help="the results' scores/ folder")
+    q.add_argument("-o", "--output", help="also write the comparison as TSV")
+    q.set_defaults(func=run_summary)
+
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``onerep evaluate``."""
@@ -56,4 +67,23 @@ def run(args: argparse.Namespace) -> int:
     log.info("%s on %s: %s mean %.4f over %d repetitions (%.1f s) -> %s",
              meta.get("run_id"), meta.get("target"), table["metric"].iloc[0], table["value"].mean(),
              len(table), time.perf_counter() - start, args.output)
+    return 0
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    """Handler of ``onerep evaluate-summary``."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from .scores import baseline_comparison, read_scores, write_scores
+
+    files = sorted(Path(args.scores_dir).glob("*/*.tsv"))
+    if not files:
+        raise ValueError(f"{args.scores_dir}: no score tables (<rep>/<target>.tsv) found")
+    table = baseline_comparison(read_scores(files))
+    with pd.option_context("display.width", 200, "display.max_rows", 500, "display.precision", 4):
+        print(table.to_string(index=False))
+    if args.output:
+        write_scores(table, args.output)
     return 0

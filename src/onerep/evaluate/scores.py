@@ -195,3 +195,28 @@ def parse_json_arg(text: str, what: str) -> dict[str, Any]:
         raise ValueError(f"{what}: expected a JSON object, got {type(value).__name__}")
     return value
 
+
+
+def baseline_comparison(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per target: the mean score of the trained runs against each baseline.
+
+    ``scores``: score tables (:func:`read_scores`). Each representation's score is its
+    mean over repetitions. Columns: target, metric, runs (count), runs_mean, runs_best,
+    baseline (name), baseline_score, runs_beating (fraction of runs above the
+    baseline), mean_beats (runs_mean > baseline_score). A quick check that trained
+    representations transfer; the analysis stage does the statistics.
+    """
+    per_rep = scores.groupby(["target", "metric", "run_id", "strategy"], as_index=False)["value"].mean()
+    rows = []
+    for (target, metric), part in per_rep.groupby(["target", "metric"], sort=True):
+        runs = part[part["strategy"] != "baseline"]["value"]
+        for _, base in part[part["strategy"] == "baseline"].sort_values("run_id").iterrows():
+            rows.append(dict(
+                target=target, metric=metric, runs=len(runs),
+                runs_mean=runs.mean() if len(runs) else float("nan"),
+                runs_best=runs.max() if len(runs) else float("nan"),
+                baseline=base["run_id"], baseline_score=base["value"],
+                runs_beating=float((runs > base["value"]).mean()) if len(runs) else float("nan"),
+                mean_beats=bool(len(runs) and runs.mean() > base["value"]),
+            ))
+    return pd.DataFrame(rows)
