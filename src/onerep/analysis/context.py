@@ -48,9 +48,9 @@ def design_summary(runs: pd.DataFrame) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["phase", "strategy", "label", "runs", "n_min", "n_max"])
     order = {s: i for i, s in enumerate(order_strategies(runs.strategy))}
     df = df.sort_values(["phase", "strategy"], key=lambda c: c.map(order) if c.name == "strategy" else c)
-    total = pd.DataFrame([dict(phase=0, strategy="all", label="all runs", runs=len(runs), n_min=int(runs.n.min()),
-                               n_max=int(runs.n.max()))])
-    return pd.concat([df, total], ignore_index=True)
+    total = pd.DataFrame([dict(phase="all", strategy="all", label="all runs", runs=len(runs),
+                               n_min=int(runs.n.min()), n_max=int(runs.n.max()))])
+    return pd.concat([df.astype({"phase": str}), total], ignore_index=True)
 
 
 def acquisition_losses(records: Mapping[str, str | Path]) -> pd.DataFrame:

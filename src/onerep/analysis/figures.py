@@ -503,6 +503,7 @@ def fig15_parameters(counts: pd.DataFrame, out_dir: str | Path, width: float = 1
             continue
         ax.plot(d.n, d.params_mean, "-o", color=colour, label=strategy_label(r), markersize=4)
     ax.set_yscale("log")
+    ax.set_xticks(range(1, int(counts.n.max()) + 1))
     ax.set_xlabel("number of learning sources n")
     ax.set_ylabel("trainable parameters (log scale)")
     ax.set_title(f"Network size by number of sources (width {width:g}, k = {k})")
@@ -530,11 +531,17 @@ def training_curves(logs: pd.DataFrame, out_dir: str | Path) -> Path:
                 handles.setdefault(strategy_label(r), line)
         axes[0, j].set_title(f"source {s}")
         for i, what in enumerate(("training", "validation")):
+            from matplotlib.ticker import MaxNLocator
+
+            axes[i, j].xaxis.set_major_locator(MaxNLocator(integer=True))
             axes[i, j].set_xlabel("epoch")
             axes[i, j].set_ylabel(f"{what} loss (KL)")
             axes[i, j].grid(alpha=0.3)
     if not sources:
         axes[0, 0].text(0.5, 0.5, "no training logs", ha="center", transform=axes[0, 0].transAxes)
+    order = {strategy_label(s): i for i, s in enumerate(order_strategies(logs["strategy"].dropna().astype(str)
+                                                                     if "strategy" in logs else []))}
+    handles = dict(sorted(handles.items(), key=lambda kv: order.get(kv[0], 99)))
     _legend_below(fig, handles)
     fig.suptitle("Training curves: loss per epoch of every run (colour: strategy)")
     return save(fig, out_dir, TRAINING, logs)

@@ -109,8 +109,8 @@ def _boot_notes(name: str, boot: BootstrapResult) -> list[str]:
     if B and boot.n_ok < B:
         notes.append(f"{name}: {B - boot.n_ok} of {B} bootstrap refits failed and are left out of the intervals")
     if B and boot.boundary.mean() > 0:
-        notes.append(f"{name}: {100 * boot.boundary.mean():.0f}% of bootstrap refits had a variance component "
-                     "at zero")
+        notes.append(f"{name}: in {100 * boot.boundary.mean():.0f}% of the bootstrap refits at least one variance "
+                     "component was estimated at zero (the intervals of such components include 0)")
     if B and (~boot.converged[boot.ok]).any():
         notes.append(f"{name}: {int((~boot.converged[boot.ok]).sum())} bootstrap refits stopped unconverged")
     return notes

@@ -154,7 +154,7 @@ def fig16_tsne(features: str | Path, labels_tsv: str | Path, out_dir: str | Path
         notes.append("no model file: topic terms not shown")
     classes = sorted(set(labels))
     cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
-    fig, (ax, tx) = plt.subplots(1, 2, figsize=(13.5, 6.6), gridspec_kw={"width_ratios": [1.25, 1]},
+    fig, (ax, tx) = plt.subplots(1, 2, figsize=(13.5, 6.6), gridspec_kw={"width_ratios": [1.6, 1]},
                                  constrained_layout=True)
     for i, c in enumerate(classes):
         m = labels == c
