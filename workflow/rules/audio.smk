@@ -9,7 +9,10 @@
 #
 # Each job gets only the settings it depends on: changing a mel parameter reruns the
 # mel shards and what follows, a download setting the acquisition, audio.shard_size
-# the sharding; a target's manifest reruns only that data set's shards.
+# the sharding; a target's manifest reruns only that data set's shards. Shard stores
+# are temporary (they would double the disk use: ~60 GB for the paper's corpus); they
+# are kept until their merge succeeds, so after a loss-check failure raising
+# audio.max_loss_fraction reruns only the merge.
 import os
 
 AUDIO = f"{R}/audio"
