@@ -293,3 +293,30 @@ def test_labels_cli_reports_bad_input(world, tmp_path, capsys):
     assert main(base + ["--settings", json.dumps(skip)]) == 0
     with h5py.File(tmp_path / "bpm.h5") as f:
         assert json.loads(f.attrs["stats"])["malformed"] == 1
+
+
+def test_demo_world_labels_recover_its_genres(tmp_path):
+    """The project's demo world (tiny study): every source gets z, and the topics of the
+    crowd and professional annotations separate the world's planted genres."""
+    from onerep.config import load
+    from onerep.demo.generate import build_world, demo_settings, write_corpus_labels
+
+    cfg = load(Path(__file__).parent / "config" / "tiny.yaml")
+    w = build_world(demo_settings({"demo": cfg["demo"]}))
+    write_corpus_labels(w, tmp_path)
+    corpus = tmp_path / "corpus"
+    tracks = w.tracks["corpus"]
+    (corpus / "manifest.tsv").write_text("track_id\tlocation\tmd5\n" + "".join(f"{t.key}\tx.mp3\t\n" for t in tracks))
+    genre = {t.key: t.genre for t in tracks}
+    names = sorted(set(genre.values()))
+    files = {"lastfm_tags": "lastfm_tags.db", "track_metadata": "track_metadata.db",
+             "taste_triplets": "train_triplets.txt", "musixmatch": "mxm_dataset_train.txt", "tempo": "tempo.tsv",
+             "cdr_genres": "cdr_genres.tsv"}
+    settings = {"sources.k": cfg["sources"]["k"], "sources.plsa_iterations": 40, "sources.topic_terms": 5, "seed": 7}
+    for source in INPUTS:
+        res = make_labels(source, corpus / "manifest.tsv", {k: corpus / v for k, v in files.items()}, settings)
+        assert res.z.shape == (len(res.track_ids), cfg["sources"]["k"]) and len(res.track_ids) >= 20
+        assert len(res.topics) > 0
+        g = np.array([names.index(genre[t]) for t in res.track_ids])
+        if source in ("tag", "artist", "cdr_tag", "lyrics"):
+            assert purity(res.z, g) >= 0.95, (source, purity(res.z, g))

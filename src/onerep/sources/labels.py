@@ -99,7 +99,7 @@ def gmm_topic_table(res: GMMResult, names: list[str], unit: str, n: int) -> pd.D
             if unit == "bpm":  # fitted on log2(bpm)
                 term = f"{2 ** mu:.1f} bpm [{2 ** (mu - sd):.1f}, {2 ** (mu + sd):.1f}]"
             else:
-                term = f"{mu:.1f} {unit} [{mu - sd:.1f}, {mu + sd:.1f}]"
+                term = f"{mu:.1f} [{mu - sd:.1f}, {mu + sd:.1f}]"
             rows.append((t, 1, term, float(res.weights[t])))
     else:
         for t in range(k):
