@@ -39,14 +39,26 @@ def test_ndcg_hand_computed():
 
 def test_ndcg_from_scores_hand_computed_with_ties():
     scores = np.array([[0.1, 0.9, 0.5, 0.5], [3.0, 2.0, 1.0, 0.0]])
-    relevant = np.array([[True, False, False, True], [False, False, False, False]])
-    # Row 0 ranks items 1, 2, 3, 0 (the tie 2/3 goes to the lower index): relevance 0,0,1,1.
-    expected = (1 / math.log2(4) + 1 / math.log2(5)) / (1 + 1 / math.log2(3))
+    relevant = np.array([[False, False, False, True], [False, False, False, False]])
+    # Row 0 ranks item 1 first, then items 2 and 3 tied at ranks 2-3, then item 0.
+    # The relevant item 3 gets the mean gain of ranks 2 and 3, whatever the item order.
+    ideal = 1.0
+    expected = 0.5 * (1 / math.log2(3) + 1 / math.log2(4)) / ideal
     out = ndcg_at_k(scores, relevant, k=4)
     assert out[0] == pytest.approx(expected)
     assert np.isnan(out[1])
-    # k=2 cuts the DCG to zero but the ideal is still 1 + 1/log2(3).
-    assert ndcg_at_k(scores, relevant, k=2)[0] == 0.0
+    swapped = ndcg_at_k(scores[:, [0, 1, 3, 2]], relevant[:, [0, 1, 3, 2]], k=4)
+    assert swapped[0] == pytest.approx(expected)
+    # k=2 keeps rank 2 only: half of its gain.
+    assert ndcg_at_k(scores, relevant, k=2)[0] == pytest.approx(0.5 / math.log2(3))
+    # Without ties: relevant items at ranks 2 and 4 of 4 (k=4).
+    scores = np.array([[4.0, 3.0, 2.0, 1.0]])
+    relevant = np.array([[False, True, False, True]])
+    expected = (1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3))
+    assert ndcg_at_k(scores, relevant, k=4)[0] == pytest.approx(expected)
+    # All scores equal: the expected nDCG of a random order.
+    flat = ndcg_at_k(np.zeros((1, 4)), np.array([[True, False, False, False]]), k=4)[0]
+    assert flat == pytest.approx(np.mean(1 / np.log2(np.arange(2, 6))))
 
 
 def test_ideal_dcg_is_truncated_at_k():
@@ -66,6 +78,7 @@ def test_ideal_dcg_is_truncated_at_k():
 def test_ndcg_matches_scikit_learn_on_random_rankings():
     rng = np.random.default_rng(0)
     scores = rng.normal(size=(50, 80))
+    scores[25:] = np.round(scores[25:])  # many ties in half of the rows
     relevant = rng.random((50, 80)) < 0.1
     relevant[:, 0] = True  # every row has a relevant item
     for k in (5, 20, 80):
