@@ -59,7 +59,7 @@ def _tie_averaged_dcg(scores: np.ndarray, relevant: np.ndarray, k: int) -> np.nd
     return (rel * mean_disc[group]).sum(axis=1)
 
 
-def ndcg_at_k(scores: np.ndarray, relevant: np.ndarray, k: int, block: int = 1024) -> np.ndarray:
+def ndcg_at_k(scores: np.ndarray, relevant: np.ndarray, k: int, block: int = 256) -> np.ndarray:
     """nDCG@k per row of a score matrix.
 
     ``scores``: ``(n_users, n_items)`` predicted preferences; ``relevant``: the same
