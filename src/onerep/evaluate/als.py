@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 log = logging.getLogger(__name__)
 
-# Upper bound of one temporary block of packed outer products, in float64 values.
+# Upper bound of one temporary array (gathered factor rows, stacked r x r systems), in float64 values.
 _BLOCK_VALUES = 8_000_000
 
 
