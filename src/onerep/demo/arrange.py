@@ -68,6 +68,7 @@ class Line:
     role: str
     drive: float = 0.0
     vowels: np.ndarray | None = None  # vowel index per note (voice)
+    chords: list[tuple[int, ...]] | None = None  # chord lines: semitones above ``pitches`` per note
 
 
 @dataclass
@@ -315,39 +316,32 @@ def _comp(spec: RenderSpec, chords: dict, bars: range, beat: float, bar: float, 
             ve.append(0.7 * v + 0.1)
         return [Line(inst, np.asarray(on), np.full(len(on), dur), np.asarray(pi, dtype=float),
                      np.asarray(ve), pan, gain * 1.2, "comp", drive)]
-    voicings = {b: _voicing(spec, chords[b], base) for b in bars}
-    n_voices = 3 if style == "power" else min(4, max((len(v) for v in voicings.values()), default=3))
-    strum = 0.012 if inst in ("gac", "gel") and style in ("strum", "block", "half") else 0.0
-    lines = []
-    for v_i in range(n_voices):
-        on, pi, ve = [], [], []
-        for t, v, b in hits:
-            voic = voicings[b]
-            if v_i < len(voic):
-                on.append(t + v_i * strum)
-                pi.append(voic[v_i])
-                ve.append(v * (0.9 - 0.05 * v_i))
-        if on:
-            lines.append(Line(inst, np.asarray(on), np.full(len(on), dur), np.asarray(pi, dtype=float),
-                              np.asarray(ve), pan, gain / math.sqrt(n_voices), "comp", drive))
-    return lines
+    on, pi, ve, ch = [], [], [], []
+    for t, v, b in hits:
+        voic = _voicing(spec, chords[b], base)
+        on.append(t)
+        pi.append(voic[0])
+        ve.append(0.9 * v)
+        ch.append(tuple(p - voic[0] for p in voic))
+    return [Line(inst, np.asarray(on, dtype=float), np.full(len(on), dur), np.asarray(pi, dtype=float),
+                 np.asarray(ve, dtype=float), pan, gain, "comp", drive, chords=ch)]
 
 
 def _pad(spec: RenderSpec, chords: dict, bars: range, bar: float, track_rng: np.random.Generator) -> list[Line]:
+    """Sustained two-note chords (root and fifth region) on the pad instrument, one per bar."""
     inst = spec.pad_inst
     base = COMP_REGISTER.get(inst, 55)
     pan = float(track_rng.uniform(-0.5, 0.5))
     gain = 0.12 if spec.focus else 0.22
-    lines = []
-    for v_i in range(2):
-        on, pi = [], []
-        for b in bars:
-            voic = _voicing(spec, chords[b], base)
-            on.append(b * bar)
-            pi.append(voic[(v_i * 2) % len(voic)])
-        lines.append(Line(inst, np.asarray(on, dtype=float), np.full(len(on), bar * 0.97),
-                          np.asarray(pi, dtype=float), np.full(len(on), 0.6), pan, gain, "pad"))
-    return lines
+    on, pi, ch = [], [], []
+    for b in bars:
+        voic = _voicing(spec, chords[b], base)
+        pair = (voic[0], voic[2 % len(voic)])
+        on.append(b * bar)
+        pi.append(pair[0])
+        ch.append(tuple(sorted({0, pair[1] - pair[0]})))
+    return [Line(inst, np.asarray(on, dtype=float), np.full(len(on), bar * 0.97), np.asarray(pi, dtype=float),
+                 np.full(len(on), 0.6), pan, gain * 1.4, "pad", chords=ch)]
 
 
 def _melody(spec: RenderSpec, chords: dict, bars: range, beat: float, bar: float, subdiv: int, swing: float,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+from fractions import Fraction
 
 import numpy as np
 from scipy import signal
@@ -24,19 +25,29 @@ PREROLL = 0.5  # seconds rendered before the window so that reverb and release t
 _VOWEL_KEYS = tuple(VOWEL_FORMANTS)
 
 
-MAX_HARMONICS = 64
+#: Just-intonation ratios of the intervals within an octave: the tones of a chord then share a
+#: common period, so a whole chord is one wavetable.
+JUST_RATIOS = {0: (1, 1), 1: (16, 15), 2: (9, 8), 3: (6, 5), 4: (5, 4), 5: (4, 3), 6: (7, 5), 7: (3, 2),
+               8: (8, 5), 9: (5, 3), 10: (9, 5), 11: (15, 8)}
+CHORD_TABLE_BITS = 12
 
 
-@functools.lru_cache(maxsize=1)
-def _sine_basis_all() -> np.ndarray:
-    j = np.arange(TABLE_SIZE) / TABLE_SIZE
-    k = np.arange(1, MAX_HARMONICS + 1)[:, None]
-    return np.sin(2 * np.pi * k * j).astype(np.float32)
+def chord_ratios(intervals: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+    """Harmonic numbers of the chord tones over their common fundamental, and its divisor:
+    tone i sounds at ``f_low * nums[i] / den``."""
+    fr = [Fraction(*JUST_RATIOS[d % 12]) * 2 ** (d // 12) for d in intervals]
+    den = math.lcm(*(f.denominator for f in fr))
+    return tuple(int(f * den) for f in fr), den
 
 
-def _sine_basis(n_harmonics: int) -> np.ndarray:
-    """sin(2 pi k j / L) for k = 1..n_harmonics, shape (n_harmonics, L), float32."""
-    return _sine_basis_all()[:n_harmonics]
+def _tables(spectra: np.ndarray, bits: int) -> np.ndarray:
+    """Wavetables ``sum_k a[k] sin(2 pi k j / L)`` (L = 2**bits) of harmonic spectra ``(rows, L/2)``
+    (index k = harmonic k, index 0 unused), via an inverse FFT."""
+    size = 2**bits
+    x = np.zeros((len(spectra), size // 2 + 1), dtype=np.complex128)
+    x[:, : spectra.shape[1]] = -0.5j * size * spectra
+    x[:, 0] = 0.0
+    return np.fft.irfft(x, n=size, axis=1).astype(np.float32)
 
 
 def _formant_env(freqs: np.ndarray, formants, floor: float) -> np.ndarray:
@@ -49,7 +60,7 @@ def _formant_env(freqs: np.ndarray, formants, floor: float) -> np.ndarray:
 def harmonic_amplitudes(timbre: Timbre, f0: float, sr: int, vowel: int = -1, female: bool = False) -> np.ndarray:
     """Amplitudes of harmonics 1..K of one note (K kept below Nyquist), unit energy."""
     base = f0 / 2 if timbre.sub_octave else f0
-    k_max = int(min(timbre.max_harmonics, MAX_HARMONICS, max(1, math.floor(0.45 * sr / base))))
+    k_max = int(min(timbre.max_harmonics, max(1, math.floor(0.45 * sr / base))))
     k = np.arange(1, k_max + 1, dtype=float)
     if timbre.partials:
         amp = np.zeros(k_max)
@@ -71,27 +82,48 @@ def harmonic_amplitudes(timbre: Timbre, f0: float, sr: int, vowel: int = -1, fem
     return amp / norm if norm > 0 else amp
 
 
-def _note_tables(timbre: Timbre, line: Line, sr: int, female: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bright and dull wavetables of the distinct (pitch, vowel) pairs of a line, and each note's row."""
-    vowels = line.vowels if line.vowels is not None else np.full(len(line.pitches), -1)
-    keys = np.round(line.pitches * 100).astype(np.int64) * 8 + (vowels + 1)
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    amps = []
-    for key in uniq.tolist():
-        pitch = (key // 8) / 100.0
-        f0 = 440.0 * 2 ** ((pitch - 69) / 12)
-        amps.append(harmonic_amplitudes(timbre, f0, sr, int(key % 8) - 1, female))
-    k_all = max(len(a) for a in amps)
-    coef = np.zeros((len(amps), k_all), dtype=np.float32)
-    for i, a in enumerate(amps):
-        coef[i, : len(a)] = a
-    basis = _sine_basis(k_all)
-    tab_b = coef @ basis
-    if timbre.dull:
-        tab_d = (coef * np.exp(-timbre.dull * np.arange(k_all, dtype=np.float32))) @ basis
-    else:
-        tab_d = tab_b
-    return tab_b, tab_d, inverse.ravel()
+def _note_tables(timbre: Timbre, line: Line, sr: int, female: bool
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
+    """Bright and dull wavetables of the distinct notes (pitch, vowel or chord) of a line, each
+    note's table row, the table size in bits, and each note's divisor of the phase frequency."""
+    n = len(line.pitches)
+    keys: dict[tuple, int] = {}
+    row = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        key = (round(float(line.pitches[i]) * 100), int(line.vowels[i]) if line.vowels is not None else -1,
+               line.chords[i] if line.chords is not None else (0,))
+        row[i] = keys.setdefault(key, len(keys))
+    bits = CHORD_TABLE_BITS if line.chords is not None else TABLE_BITS
+    limit = 2 ** (bits - 1) - 1
+    spec_b = np.zeros((len(keys), limit + 1))
+    spec_d = np.zeros((len(keys), limit + 1)) if timbre.dull else spec_b
+    divs = []
+    for r, (p100, vowel, chord) in enumerate(keys):
+        f_low = 440.0 * 2 ** ((p100 / 100.0 - 69) / 12)
+        nums, den = chord_ratios(chord)
+        scale = 1 / math.sqrt(len(nums))
+        for num in nums:
+            a = harmonic_amplitudes(timbre, f_low * num / den, sr, vowel, female) * scale
+            k = min(len(a), limit // num)
+            spec_b[r, num: num * k + 1: num] += a[:k]
+            if timbre.dull:
+                spec_d[r, num: num * k + 1: num] += a[:k] * np.exp(-timbre.dull * np.arange(k))
+        divs.append(den)
+    tab_b = _tables(spec_b, bits)
+    tab_d = _tables(spec_d, bits) if timbre.dull else tab_b
+    return tab_b, tab_d, row, bits, np.asarray(divs, dtype=float)[row]
+
+
+def split_chord_line(line: Line) -> list[Line]:
+    """One line per chord voice (for timbres that cannot share a wavetable)."""
+    n_voices = max(len(c) for c in line.chords)
+    out = []
+    for v in range(n_voices):
+        keep = np.asarray([len(c) > v for c in line.chords])
+        pitches = np.asarray([p + c[v] for p, c in zip(line.pitches, line.chords) if len(c) > v], dtype=float)
+        out.append(Line(line.inst, line.onsets[keep], line.durs[keep], pitches, line.vels[keep], line.pan,
+                        line.gain / math.sqrt(n_voices), line.role, line.drive))
+    return out
 
 
 def note_runs(onsets: np.ndarray, t0: float, sr: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -134,6 +166,9 @@ def render_line(line: Line, t0: float, n: int, sr: int, noise: np.ndarray, femal
     env *= vel
     # phase: 32-bit fixed point (2**32 = one cycle); uint32 arithmetic wraps exactly at a cycle
     f_hz = 440.0 * np.exp2((line.pitches - 69) / 12) / (2.0 if timbre.sub_octave else 1.0)
+    if timbre.method == "table":
+        tab_b, tab_d, row, bits, divisor = _note_tables(timbre, line, sr, female)
+        f_hz = f_hz / divisor  # a chord's table spans the common period of its tones
     f_cyc = f_hz / sr
     inc = np.round(f_cyc * 2**32).astype(np.uint64)
     seg = np.diff(starts, append=starts[-1])
@@ -160,9 +195,7 @@ def render_line(line: Line, t0: float, n: int, sr: int, noise: np.ndarray, femal
         ph = phase.astype(np.float32) * np.float32(2 * np.pi / 2**32)
         sig = np.sin(ph + index * np.sin(np.float32(ratio) * ph))
     else:
-        tab_b, tab_d, row = _note_tables(timbre, line, sr, female)
-        flat = per_sample((row * TABLE_SIZE).astype(np.int32)) + (phase >> np.uint32(32 - TABLE_BITS)).astype(
-            np.int32)
+        flat = per_sample((row << bits).astype(np.int32)) + (phase >> np.uint32(32 - bits)).astype(np.int32)
         sig = tab_b.ravel()[flat]
         if timbre.bright_tau and timbre.dull:
             w = np.exp(-tau * np.float32(1 / timbre.bright_tau))
@@ -274,12 +307,13 @@ def _place(buf: np.ndarray, sample: np.ndarray, positions: np.ndarray, vels: np.
 
 
 def era_production(year: int) -> dict[str, float]:
-    """Production of a recording year: band limits, hiss, stereo width, compression drive, crackle."""
+    """Production of a recording year: band limits, hiss, stereo width (0: mono before 1958),
+    compression drive, crackle."""
     return {
         "lowpass": float(np.interp(year, [1950, 1965, 1980, 1995, 2011], [4200, 6200, 8500, 10000, 11000])),
         "highpass": float(np.interp(year, [1950, 1970, 1990], [140, 70, 30])),
         "hiss_db": float(np.interp(year, [1950, 1970, 1990, 2011], [-44, -54, -66, -80])),
-        "width": float(np.interp(year, [1950, 1962, 1968, 1976, 2011], [0.0, 0.15, 1.3, 0.85, 0.8])),
+        "width": float(np.interp(year, [1950, 1958, 1962, 1968, 1976, 2011], [0.0, 0.0, 0.15, 1.3, 0.85, 0.8])),
         "drive": float(np.interp(year, [1950, 1985, 2000, 2011], [1.0, 1.3, 2.5, 3.5])),
         "crackle": float(np.interp(year, [1950, 1966], [10.0, 0.0])),
     }
@@ -340,7 +374,13 @@ def render(spec: RenderSpec, start: float, duration: float, sr: int = 22050) -> 
     width = prod["width"]
     mix = np.zeros((2, total), dtype=np.float32)
     send = np.zeros(total, dtype=np.float32)
-    for line in score.lines:
+    lines = []
+    for line in score.lines:  # FM voices play chords as separate lines
+        if line.chords is not None and TIMBRES[line.inst].method == "fm":
+            lines.extend(split_chord_line(line))
+        else:
+            lines.append(line)
+    for line in lines:
         x = render_line(line, t0, total, sr, _noise(sr, total, rng), spec.female)
         x *= np.float32(line.gain)
         gl, gr = _pan_gains(line.pan * width)
@@ -376,6 +416,8 @@ def render(spec: RenderSpec, start: float, duration: float, sr: int = 22050) -> 
     sos = _era_filter(round(prod["lowpass"]), round(prod["highpass"]), sr)
     if sos is not None:
         mix = signal.sosfilt(sos, mix, axis=1).astype(np.float32)
+    if width == 0.0:  # a mono recording: both channels identical
+        mix[:] = mix.mean(axis=0, keepdims=True)
     k = np.float32(3.0 * prod["drive"])
     out = np.tanh(k * mix[:, pre:]) / k
     rms = float(np.sqrt(np.mean(out**2))) or 1.0

@@ -563,8 +563,9 @@ def build_world(settings: DemoSettings) -> World:
 def _irmas_tracks(s: DemoSettings, artists: list[Artist], r: np.random.Generator) -> list[Track]:
     """Source tracks of the IRMAS clips; ``extra['clips']`` is the number of 3-s clips of each."""
     sizes: list[int] = []
+    cap = min(3, max(1, s.irmas_clips // len(IRMAS_INSTRUMENTS)))  # room for every instrument
     while sum(sizes) < s.irmas_clips:
-        sizes.append(int(r.choice([1, 2, 3], p=[0.12, 0.18, 0.70])))
+        sizes.append(min(cap, int(r.choice([1, 2, 3], p=[0.12, 0.18, 0.70]))))
     if sizes:
         sizes[-1] -= sum(sizes) - s.irmas_clips
     insts = list(IRMAS_INSTRUMENTS)
