@@ -3,10 +3,18 @@
 # components -> Figs. 7-16, the report's context tables, summary.md. Needs RUNS /
 # RUN_IDS from design.smk (include it first). Every output of interest goes into
 # Snakemake's report (`snakemake --report results/report.html`), grouped by section.
+import sys
+
 from onerep.analysis.figures import FIGURES as _FIGS
 from onerep.analysis.figures import TRAINING as _TRAINING
 from onerep.analysis.tsne import default_target as _tsne_default_target
 from onerep.evaluate.plan import score_files as _analysis_score_files
+
+for _key, _value, _allowed in (("analysis.tsne_run", config["analysis"]["tsne_run"], RUN_IDS),
+                               ("analysis.tsne_target", config["analysis"]["tsne_target"], list(TARGETS))):
+    if _value is not None and _value not in _allowed:
+        sys.stderr.write(f"onerep: key '{_key}': '{_value}' is not one of the study's {_allowed}\n")
+        sys.exit(1)
 
 # The report's front page (Snakemake takes the last `report:` statement of the workflow).
 report: "../report/workflow.rst"
@@ -79,7 +87,9 @@ rule analysis:
         boot2=f"{ANALYSIS}/bootstrap_model2.tsv",
         fits=f"{ANALYSIS}/fits.json",
     params:
-        settings=settings("analysis.bootstrap", "seed"),
+        # analysis.bootstrap_scheme is passed once the schema has it (default: residual)
+        settings=settings("analysis.bootstrap", "seed",
+                          *(["analysis.bootstrap_scheme"] if "bootstrap_scheme" in config["analysis"] else [])),
     log:
         f"{LOGS}/analysis/analysis.log",
     benchmark:

@@ -156,9 +156,12 @@ def tsne_step(standardised: str | Path, features_dir: str | Path, runs_dir: str 
     if not target:
         return placeholder(out, "the study has no genre (classification) target")
     std = read_tsv(standardised)
+    configured = setting(settings, "analysis.tsne_run")
+    if configured and configured not in set(std.run_id):
+        raise ValueError(f"analysis.tsne_run '{configured}' is not a scored representation of the study")
     try:
-        run_id, reason = choose_run(std, target, setting(settings, "analysis.tsne_run"))
-    except ValueError as exc:
+        run_id, reason = choose_run(std, target, configured)
+    except ValueError as exc:  # no run scored on the target
         return placeholder(out, str(exc))
     features = Path(features_dir) / run_id / f"{target}.h5"
     if not features.exists():

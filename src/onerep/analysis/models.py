@@ -279,9 +279,9 @@ def fit_mixed(spec: ModelSpec, y: np.ndarray | None = None, X: np.ndarray | None
     vcomp = res.vcomp
     names = spec.vc_names
     boundary = [names[k] for k in range(q) if vcomp[k] <= BOUNDARY_TOL * max(res.sigma2, 1e-12)]
-    msgs = [] if res.converged else [f"L-BFGS-B stopped: {res.message}"]
+    msgs = [] if res.converged else [f"the optimiser stopped: {res.message}"]
     return MixedFit(ok=True, fe=res.beta, cov_fe=res.cov_beta, vcomp=vcomp, scale=res.sigma2,
-                    converged=res.converged, method="reml (L-BFGS-B, exact gradient)", boundary=boundary,
+                    converged=res.converged, method="reml (TNC, exact gradient)", boundary=boundary,
                     warnings=msgs, llf=res.llf, resid=res.resid if keep_resid else None,
                     params_object=res.gamma)
 
