@@ -361,9 +361,13 @@ def test_emotion_files(world, world_dir):
         assert col in info.columns
     assert set(info["Mediaeval 2013 set"]) == {"development", "evaluation"}
     assert sorted(info["song_id"]) == sorted(ann["song_id"])
+    channels = Counter()
     for sid, fname in zip(info["song_id"], info["file_name"]):
         assert fname == f"{sid}.mp3"
-        _check_audio(world_dir / "emotion" / "clips_45seconds" / fname, "mp3", 22050, 2, SMALL["clip_seconds"])
+        ext, sr, ch = _fmt(world["tracks"]["emotion"][str(sid)])
+        _check_audio(world_dir / "emotion" / "clips_45seconds" / fname, ext, sr, ch, SMALL["clip_seconds"])
+        channels[ch] += 1
+    assert channels[1] > channels[2] > 0  # mostly mono, some stereo
 
 
 def test_lastfm1k_files(world, world_dir):
@@ -393,6 +397,8 @@ def test_lastfm1k_files(world, world_dir):
     assert {r[0] for r in manifest[1:]} == with_audio and 0 < len(with_audio) < len(tracks)
     for tid, loc, md5 in manifest[1:]:
         assert loc == f"audio/{tid}.mp3" and _md5(folder / loc) == md5
+        ext, sr, ch = _fmt(tracks[tid])
+        _check_audio(folder / loc, ext, sr, ch, SMALL["clip_seconds"])
     assert sorted(p.stem for p in (folder / "audio").iterdir()) == sorted(with_audio)
 
 
@@ -402,6 +408,8 @@ def test_lastfm1k_files(world, world_dir):
 
 
 def test_beat_tracked_tempo_matches_declared_bpm(world, world_dir):
+    """librosa's beat tracker on the written clips recovers the declared tempo, up to the usual
+    metrical-level errors (Gouyon's accuracy 2: x2, x3, /2, /3 allowed, 4 % tolerance)."""
     librosa = pytest.importorskip("librosa")
     declared, folded, hits = [], [], 0
     sample = [(world_dir / t["files"][0], t["bpm"]) for t in world["tracks"]["ballroom"].values()]
@@ -409,14 +417,13 @@ def test_beat_tracked_tempo_matches_declared_bpm(world, world_dir):
     for path, bpm in sample:
         y, sr = sf.read(str(path), dtype="float32")
         tempo, _ = librosa.beat.beat_track(y=y, sr=sr)
-        est = float(np.atleast_1d(tempo)[0])
-        octave = int(np.clip(np.round(np.log2(bpm / est)), -1, 1))  # allow octave errors only
+        candidates = float(np.atleast_1d(tempo)[0]) * np.array([1 / 3, 1 / 2, 1, 2, 3])
+        best = float(candidates[np.argmin(np.abs(np.log(candidates / bpm)))])
         declared.append(bpm)
-        folded.append(est * 2.0**octave)
-        hits += abs(folded[-1] / bpm - 1) < 0.05
+        folded.append(best)
+        hits += abs(best / bpm - 1) < 0.04
     assert hits >= 0.75 * len(sample), (hits, len(sample))
-    rank = lambda v: np.argsort(np.argsort(v))  # noqa: E731
-    assert np.corrcoef(rank(declared), rank(folded))[0, 1] > 0.8  # the rest: 2:3 and bar-level errors
+    assert np.corrcoef(declared, folded)[0, 1] > 0.85
 
 
 def _rolloff(y: np.ndarray, sr: int) -> float:

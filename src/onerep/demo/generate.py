@@ -24,7 +24,7 @@ import numpy as np
 from ..util import progress
 from . import labels as L
 from .arrange import RenderSpec
-from .styles import CORPUS_FORMATS, GENRE_STYLES, FormatChoice
+from .styles import CORPUS_FORMATS, GENRE_STYLES, TARGET_MP3_FORMATS, FormatChoice
 from .synth import render
 from .world import IRMAS_CLIP_SECONDS, DemoSettings, Track, World, build_world
 from .writers import (
@@ -45,8 +45,6 @@ log = logging.getLogger("onerep.demo")
 GTZAN_FORMAT = FormatChoice("wav", 22050, 1)
 BALLROOM_FORMAT = FormatChoice("mp3", 22050, 1)
 IRMAS_FORMAT = FormatChoice("wav", 44100, 2)
-STEREO_MP3 = FormatChoice("mp3", 22050, 2)
-STEREO_MP3_44K = FormatChoice("mp3", 44100, 2)
 LASTFM1K_AUDIO_FRACTION = 0.92
 
 
@@ -127,10 +125,11 @@ def audio_jobs(world: World) -> list[AudioJob]:
         t.extra.setdefault("files", []).append(rel)
         t.extra["format"] = f"{fmt.ext}/{fmt.sample_rate}/{fmt.channels}"
 
-    weights = np.asarray([f.weight for f in CORPUS_FORMATS])
-    choices = rng.choice(len(CORPUS_FORMATS), size=len(world.tracks["corpus"]), p=weights / weights.sum())
-    for t, c in zip(world.tracks["corpus"], choices):
-        fmt = CORPUS_FORMATS[int(c)]
+    def formats(choices: tuple[FormatChoice, ...], n: int) -> list[FormatChoice]:
+        w = np.asarray([f.weight for f in choices])
+        return [choices[int(i)] for i in rng.choice(len(choices), size=n, p=w / w.sum())]
+
+    for t, fmt in zip(world.tracks["corpus"], formats(CORPUS_FORMATS, len(world.tracks["corpus"]))):
         add(t, corpus_path(t.key, fmt.ext), fmt)
     for t in world.tracks["gtzan"]:
         add(t, f"gtzan/genres/{t.genre}/{t.key}.wav", GTZAN_FORMAT)
@@ -145,16 +144,16 @@ def audio_jobs(world: World) -> list[AudioJob]:
             starts.append(round(start, 3))
             start += IRMAS_CLIP_SECONDS + float(rng.uniform(0.5, 4.0))
         t.extra["clip_starts"] = starts
-    for t in world.tracks["fma"]:
-        fmt = STEREO_MP3_44K if rng.random() < 0.15 else STEREO_MP3
+    for t, fmt in zip(world.tracks["fma"], formats(TARGET_MP3_FORMATS, len(world.tracks["fma"]))):
         num = f"{int(t.key):06d}"
         add(t, f"fma/fma_medium/{num[:3]}/{num}.mp3", fmt)
-    for t in world.tracks["emotion"]:
-        add(t, f"emotion/clips_45seconds/{t.key}.mp3", STEREO_MP3)
-    for t in world.tracks["lastfm1k"]:
+    for t, fmt in zip(world.tracks["emotion"], formats(TARGET_MP3_FORMATS, len(world.tracks["emotion"]))):
+        add(t, f"emotion/clips_45seconds/{t.key}.mp3", fmt)
+    lfm_formats = formats(TARGET_MP3_FORMATS, len(world.tracks["lastfm1k"]))
+    for t, fmt in zip(world.tracks["lastfm1k"], lfm_formats):
         t.extra["audio"] = bool(rng.random() < LASTFM1K_AUDIO_FRACTION)
         if t.extra["audio"]:
-            add(t, f"lastfm1k/audio/{t.key}.mp3", STEREO_MP3)
+            add(t, f"lastfm1k/audio/{t.key}.mp3", fmt)
     return jobs
 
 

@@ -518,17 +518,25 @@ class FormatChoice:
 
 #: Formats of the learning corpus (mixed like downloaded previews plus local rips).
 CORPUS_FORMATS: tuple[FormatChoice, ...] = (
-    FormatChoice("mp3", 22050, 2, 0.22),
+    FormatChoice("mp3", 22050, 2, 0.14),
     FormatChoice("mp3", 22050, 1, 0.05),
     FormatChoice("mp3", 44100, 2, 0.03),
     FormatChoice("mp3", 16000, 2, 0.03),
-    FormatChoice("wav", 44100, 2, 0.13),
+    FormatChoice("wav", 44100, 2, 0.14),
     FormatChoice("wav", 22050, 1, 0.05),
     FormatChoice("wav", 16000, 1, 0.04),
-    FormatChoice("flac", 44100, 2, 0.16),
-    FormatChoice("flac", 22050, 2, 0.17),
-    FormatChoice("flac", 16000, 2, 0.06),
+    FormatChoice("flac", 44100, 2, 0.19),
+    FormatChoice("flac", 22050, 2, 0.20),
+    FormatChoice("flac", 16000, 2, 0.07),
     FormatChoice("flac", 44100, 1, 0.06),
+)
+
+#: Formats of the MP3 target sets (FMA, MediaEval 2013, Last.fm-1K). Mostly mono: MP3
+#: encoding is the generator's largest cost and a stereo MP3 costs twice a mono one.
+TARGET_MP3_FORMATS: tuple[FormatChoice, ...] = (
+    FormatChoice("mp3", 22050, 1, 0.75),
+    FormatChoice("mp3", 22050, 2, 0.20),
+    FormatChoice("mp3", 44100, 2, 0.05),
 )
 
 ERA_BOUNDS = (1950, 2011)

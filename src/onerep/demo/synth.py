@@ -351,7 +351,7 @@ def _reverb(send: np.ndarray, decay: float, wet: float, sr: int, rng: np.random.
     src = signal.lfilter(b, a, send).astype(np.float32)
     n = len(send)
     out = np.zeros((2, n), dtype=np.float32)
-    n_taps = 14
+    n_taps = 10
     for ch in range(2):
         delays = np.sort(rng.uniform(0.008, min(3 * decay, 1.2), n_taps))
         gains = np.exp(-delays / (decay / 3)) * rng.choice([-1.0, 1.0], n_taps)
