@@ -28,6 +28,15 @@ rule all:
     default_target: True
 
 
+# Stage order matters: later rule files use names defined by earlier ones
+# (RUNS / RUN_IDS from design.smk, FEATURE_REPS from extract.smk).
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
+include: "workflow/rules/audio.smk"
+include: "workflow/rules/sources.smk"
 include: "workflow/rules/design.smk"
+include: "workflow/rules/targets.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/extract.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/analysis.smk"
