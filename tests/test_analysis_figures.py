@@ -246,3 +246,22 @@ def test_cli_reports_bad_input_without_traceback(small, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "mfcc/gtzan.tsv" in err and "missing columns" in err and "Traceback" not in err
+
+
+def test_single_strategy_study_is_analysed_with_notes(tmp_path):
+    """Only SS-R runs: model 2 cannot be fitted; every output still exists, with a note."""
+    from onerep.analysis.simulate import design_with_sources
+
+    runs = design_with_sources(["a", "b", "c"], ["ssr"], 2, 0, seed=0)
+    settings = write_synthetic_study(tmp_path, runs, seed=1)
+    settings.update({"analysis.bootstrap": 5, "seed": 1})
+    A = tmp_path / "analysis"
+    _collect(tmp_path, settings)
+    info = models_step(A / "standardised.tsv", settings, A)
+    assert any(n.startswith("model2: not fitted") for n in info["notes"])
+    m1 = pd.read_csv(A / "model1.tsv", sep="\t")
+    assert list(m1[m1.kind == "fixed"].parameter) == ["b0[SS-R]"]
+    assert pd.read_csv(A / "model2.tsv", sep="\t").empty and pd.read_csv(A / "pairwise.tsv", sep="\t").empty
+    paths = figures_step(A, A / "figures", settings={"train.width": 0.125, "sources.k": 8})
+    assert all(p.exists() for p in paths)
+    assert "not fitted" in (A / "figures" / f"{FIGURES[12]}.tsv").read_text()

@@ -26,6 +26,11 @@ METHOD = ("Wald z test of the REML fixed-effect contrast (normal reference) and 
           "p-value of the same contrast; Holm adjustment within each family (b0: intercepts, b1: slopes)")
 
 
+#: Columns of pairwise.tsv.
+PAIRWISE_COLUMNS = ["model", "family", "a", "b", "strategy_a", "strategy_b", "difference", "se", "z", "p_wald",
+                    "p_wald_holm", "ci_low", "ci_high", "p_boot", "p_boot_holm", "boot_n", "method"]
+
+
 def holm(p: np.ndarray) -> np.ndarray:
     """Holm's step-down adjusted p-values (NaN kept)."""
     p = np.asarray(p, dtype=float)
@@ -79,10 +84,8 @@ def pairwise(spec: ModelSpec, fit: MixedFit, boot: BootstrapResult | None = None
             df["p_wald_holm"] = holm(df["p_wald"].to_numpy())
             df["p_boot_holm"] = holm(df["p_boot"].to_numpy())
             rows.append(df)
-    cols = ["model", "family", "a", "b", "strategy_a", "strategy_b", "difference", "se", "z", "p_wald",
-            "p_wald_holm", "ci_low", "ci_high", "p_boot", "p_boot_holm", "boot_n"]
     if not rows:
-        return pd.DataFrame(columns=cols + ["method"])
-    out = pd.concat(rows, ignore_index=True)[cols]
+        return pd.DataFrame(columns=PAIRWISE_COLUMNS)
+    out = pd.concat(rows, ignore_index=True)
     out["method"] = METHOD
-    return out
+    return out[PAIRWISE_COLUMNS]

@@ -266,6 +266,14 @@ def fig10_standardised_vs_n(std: pd.DataFrame, out_dir: str | Path) -> Path:
 
 
 # -- Figs. 11 and 12 ----------------------------------------------------------------------
+def _not_fitted(out_dir: str | Path, name: str, text: str) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 2.5), constrained_layout=True)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    return save(fig, out_dir, name, pd.DataFrame({"note": [text]}))
+
+
 def _interval(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
     if df["ci_low"].notna().all() and len(df):
         return df["ci_low"].to_numpy(float), df["ci_high"].to_numpy(float), "bootstrap 95% interval"
@@ -291,6 +299,8 @@ def fig11_model1_effects(model1: pd.DataFrame, out_dir: str | Path) -> Path:
     """Model 1's fixed effects with 95% intervals: intercepts b0[r] (left), slopes b1[r] (right)."""
     plt = _plt()
     fixed = model1[model1.kind == "fixed"]
+    if fixed.empty:
+        return _not_fitted(out_dir, FIGURES[11], "Model 1 was not fitted (see fits.json)")
     b0 = fixed[fixed.term == "intercept"]
     b1 = fixed[fixed.term == "n*"]
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8), constrained_layout=True)
@@ -313,6 +323,8 @@ def fig12_model2_effects(model2: pd.DataFrame, out_dir: str | Path) -> Path:
     """Model 2's fixed effects (b0, b10 network size, b20 sources, b30 interaction) with 95% intervals."""
     plt = _plt()
     fixed = model2[model2.kind == "fixed"]
+    if fixed.empty:
+        return _not_fitted(out_dir, FIGURES[12], "Model 2 was not fitted (see fits.json)")
     labels = {"b0": "b0 intercept", "b10": "b10 size r*", "b20": "b20 sources n*", "b30": "b30 r* × n*"}
     fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
     what = _effects_panel(ax, fixed, [labels.get(p, p) for p in fixed.parameter], ["#0072B2"] * len(fixed),

@@ -233,7 +233,7 @@ class MixedFit:
         seen = set()
         for w in self.warnings:
             if w not in seen and "boundary" not in w:
-                out.append(f"{spec.name}: statsmodels warned: {w}")
+                out.append(f"{spec.name}: {w}")
                 seen.add(w)
         return out
 

@@ -24,7 +24,7 @@ from onerep.util import atomic_path, derive_seed, write_text_atomic
 from .bootstrap import DEFAULT_SCHEME, BootstrapResult, bootstrap
 from .collect import (collect_scores, expected_score_files, model_data, run_means, setting, source_names,
                       standardise)
-from .compare import pairwise
+from .compare import PAIRWISE_COLUMNS, pairwise
 from .models import estimates_table, fit_mixed, formula_text, model1_spec, model2_spec
 from .variance import correlation, source_components, ssr_performance
 
@@ -89,6 +89,12 @@ def collect_step(scores_dir: str | Path, runs_path: str | Path, settings: dict[s
     return info
 
 
+#: Columns of model1.tsv and model2.tsv.
+MODEL_COLUMNS = ["model", "kind", "parameter", "term", "strategy", "strategy_label", "estimate", "se", "z", "p_wald",
+                 "wald_low", "wald_high", "ci_low", "ci_high", "boot_se", "boot_n", "boundary", "converged",
+                 "bootstrap_scheme", "bootstrap_seed", "formula"]
+
+
 def _model_table(spec, fit, boot: BootstrapResult | None, scheme: str, seed: int) -> pd.DataFrame:
     est = estimates_table(spec, fit)
     if boot is not None:
@@ -97,10 +103,7 @@ def _model_table(spec, fit, boot: BootstrapResult | None, scheme: str, seed: int
         est = est.assign(ci_low=np.nan, ci_high=np.nan, boot_se=np.nan, boot_n=0)
     est["bootstrap_scheme"] = scheme if boot is not None else "none"
     est["bootstrap_seed"] = seed
-    cols = ["model", "kind", "parameter", "term", "strategy", "strategy_label", "estimate", "se", "z", "p_wald",
-            "wald_low", "wald_high", "ci_low", "ci_high", "boot_se", "boot_n", "boundary", "converged",
-            "bootstrap_scheme", "bootstrap_seed", "formula"]
-    return est[cols]
+    return est[MODEL_COLUMNS]
 
 
 def _boot_notes(name: str, boot: BootstrapResult) -> list[str]:
@@ -143,6 +146,9 @@ def models_step(standardised_path: str | Path, settings: dict[str, Any], out_dir
             except ValueError as exc:
                 info["notes"].append(f"{name}: not fitted: {exc}")
                 log.warning("%s: not fitted: %s", name, exc)
+                write_tsv(pd.DataFrame(columns=MODEL_COLUMNS), out / f"{name}.tsv")
+                write_tsv(pd.DataFrame(columns=["replicate"]), out / f"bootstrap_{name}.tsv")
+                info[name] = {"ok": False, "notes": [str(exc)]}
                 continue
             fit = fit_mixed(spec, keep_resid=True)
             notes = spec.notes + fit.notes(spec)
@@ -167,11 +173,10 @@ def models_step(standardised_path: str | Path, settings: dict[str, Any], out_dir
             info["notes"] += notes
             for n in notes:
                 log.info("note: %s", n)
-    if "model1" in fits:
+    pw = pd.DataFrame(columns=PAIRWISE_COLUMNS)
+    if "model1" in fits and fits["model1"][1].ok:
         spec, fit, boot = fits["model1"]
-        pw = pairwise(spec, fit, boot) if fit.ok else pd.DataFrame()
-    else:
-        pw = pd.DataFrame()
+        pw = pairwise(spec, fit, boot)
     write_tsv(pw, out / "pairwise.tsv")
     sources = [c[4:] for c in std.columns if c.startswith("has_")]
     comps, vnotes = source_components(std, sources)
