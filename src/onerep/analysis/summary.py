@@ -17,10 +17,12 @@ from .collect import setting
 from .figures import FIGURES, TRAINING, metric_label
 
 DEMO_NOTE = (
-    "**This study runs on the simulated demo world**: its audio and labels are generated so that "
-    "every learning source carries part of a few shared latent factors (genre, tempo, era, mood). "
-    "The numbers exercise the whole pipeline and show what the analysis reports; they are not "
-    "evidence about music or about the paper's claims."
+    "**This study runs on the simulated demo world**: each track's audio is synthesised from latent "
+    "factors (genre style, tempo, key, instruments, mood, era) and each learning source observes some "
+    "of the same factors with noise (tags, tempo with octave errors, release year, listening counts, "
+    "lyrics topics). The networks can learn only what the audio shares with the labels, in a small "
+    "study (few runs, short training); the numbers exercise the pipeline and show what the analysis "
+    "reports, and are not evidence about music or about the paper's claims."
 )
 
 
