@@ -13,6 +13,7 @@ if config["demo"]["enabled"]:
             musixmatch=f"{DEMO}/corpus/mxm_dataset_train.txt",
             tempo=f"{DEMO}/corpus/tempo.tsv",
             cdr_genres=f"{DEMO}/corpus/cdr_genres.tsv",
+            cdr_vocabulary=f"{DEMO}/corpus/cdr_genre_vocabulary.txt",
             gtzan=directory(f"{DEMO}/gtzan"),
             ballroom=directory(f"{DEMO}/ballroom"),
             irmas=directory(f"{DEMO}/irmas"),
@@ -31,6 +32,6 @@ if config["demo"]["enabled"]:
             mem_mb=res("demo", "mem_mb"),
             runtime=res("demo", "runtime"),
         shell:
-            "onerep demo-world --settings {params.settings:q} --out {DEMO} --log {log}"
+            "onerep demo-world --settings {params.settings:q} --out {DEMO} --workers {threads} --log {log}"
 
     FINAL_TARGETS.append(f"{DEMO}/world.json")

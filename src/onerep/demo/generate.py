@@ -311,17 +311,20 @@ def demo_settings(settings: dict[str, Any]) -> DemoSettings:
     return DemoSettings.from_dict(section)
 
 
+#: Top-level entries of a demo world folder.
+WORLD_ENTRIES = frozenset({"world.json", "corpus", "gtzan", "ballroom", "irmas", "fma", "emotion", "lastfm1k"})
+
+
 def _check_replaceable(out: Path) -> None:
+    """Refuse to replace a folder that is neither empty nor (a part of) an earlier demo world."""
     if not out.exists():
         return
     if not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder")
-    if (out / "world.json").is_file():
-        return
-    files = [p for p in out.rglob("*") if not p.is_dir()]
-    if files:
-        raise ValueError(f"--out {out} is not empty and holds no world.json (e.g. {files[0]}); "
-                         "refusing to replace a folder that is not a demo world")
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in WORLD_ENTRIES)
+    if foreign:
+        raise ValueError(f"--out {out} holds {foreign[0]!r}, which is not part of a demo world; "
+                         "refusing to replace that folder")
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:
