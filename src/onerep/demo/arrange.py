@@ -275,7 +275,7 @@ def _bass(spec: RenderSpec, chords: dict, bars: range, beat: float, bar: float, 
         else:
             raise ValueError(f"unknown bass style {style!r}")
     return Line(spec.bass_inst, np.asarray(on, dtype=float), np.asarray(du, dtype=float),
-                np.asarray(pi, dtype=float), np.asarray(ve, dtype=float), 0.0, 0.55, "bass")
+                np.asarray(pi, dtype=float), np.asarray(ve, dtype=float), 0.0, 0.35 if spec.focus else 0.55, "bass")
 
 
 COMP_DURATION = {"block": 0.98, "half": 1.9, "strum": 0.45, "skank": 0.18, "stab": 0.3, "comp": 0.7,

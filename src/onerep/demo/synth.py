@@ -392,7 +392,7 @@ def render(spec: RenderSpec, start: float, duration: float, sr: int = 22050) -> 
         buf = np.zeros(total, dtype=np.float32)
         pos = np.round((hits.onsets - t0) * sr).astype(np.int64)
         keep = (pos + len(sample) > 0) & (pos < total)
-        _place(buf, sample, pos[keep], hits.vels[keep] * (DRUM_GAIN[hits.voice] * 0.9))
+        _place(buf, sample, pos[keep], hits.vels[keep] * (DRUM_GAIN[hits.voice] * (0.55 if spec.focus else 0.9)))
         gl, gr = _pan_gains(DRUM_PAN[hits.voice] * width)
         mix[0] += np.float32(gl) * buf
         mix[1] += np.float32(gr) * buf
