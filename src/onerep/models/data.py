@@ -174,6 +174,37 @@ def _ranges(rows: np.ndarray) -> list[tuple[int, int, int]]:
     return out
 
 
+#: Gaps (frames) between wanted tracks that are read through rather than skipped.
+READ_GAP = 1 << 14
+
+
+def _read_groups(spans: list[tuple[int, int, int]]) -> list[tuple[int, int, list[tuple[int, int, int]]]]:
+    """Group sorted frame spans ``(start, stop, destination)`` into few large reads."""
+    groups: list[tuple[int, int, list[tuple[int, int, int]]]] = []
+    for span in spans:
+        if groups and span[0] - groups[-1][1] <= READ_GAP:
+            g0, _, members = groups[-1]
+            members.append(span)
+            groups[-1] = (g0, span[1], members)
+        else:
+            groups.append((span[0], span[1], [span]))
+    return groups
+
+
+def _check_finite(part: np.ndarray, first_frame: int, index: StoreIndex) -> None:
+    """Raise ``ValueError`` naming the track when ``part`` holds a NaN or infinity."""
+    if part.dtype == np.float16:  # exponent bits all set <=> inf or nan; integer test is fast
+        bad = (part.view(np.uint16) & 0x7C00) == 0x7C00
+    else:
+        bad = ~np.isfinite(part)
+    if not bad.any():
+        return
+    frame = first_frame + int(np.flatnonzero(bad.reshape(len(part), -1).any(axis=1))[0])
+    tr = int(np.searchsorted(index.offsets, frame, side="right") - 1)
+    raise ValueError(f"{index.path}: track '{index.track_ids[tr]}' has non-finite mel values "
+                     f"(frame {frame - index.offsets[tr]})")
+
+
 class MelBank:
     """Frames of selected tracks in one float16 tensor, with crop gathering.
 
@@ -226,20 +257,25 @@ class MelBank:
                           pin_memory=pin)
         log.info("loading %d tracks, %d frames (%.2f GB float16) from %s onto %s",
                  len(rows), total, nbytes / 1e9, index.path, storage)
+        spans = sorted((int(index.offsets[r0]), int(index.offsets[r1]), int(offsets[pos]))
+                       for r0, r1, pos in _ranges(rows))
         with h5py.File(index.path, "r") as f:
             dset = f["mel"]
-            for r0, r1, pos in _ranges(rows):
-                src0, src1 = int(index.offsets[r0]), int(index.offsets[r1])
-                dst = int(offsets[pos])
-                for a in range(src0, src1, READ_CHUNK):
-                    b = min(src1, a + READ_CHUNK)
-                    chunk = torch.from_numpy(np.ascontiguousarray(dset[a:b]))
-                    if not torch.isfinite(chunk).all():
-                        bad = a + int(torch.nonzero(~torch.isfinite(chunk).flatten(1).all(1))[0])
-                        tr = int(np.searchsorted(index.offsets, bad, side="right") - 1)
-                        raise ValueError(f"{index.path}: track '{index.track_ids[tr]}' has "
-                                         f"non-finite mel values (frame {bad - index.offsets[tr]})")
-                    mel[dst + a - src0: dst + b - src0].copy_(chunk.to(torch.float16))
+            for g0, g1, members in _read_groups(spans):
+                k = 0
+                for a in range(g0, g1, READ_CHUNK):
+                    b = min(g1, a + READ_CHUNK)
+                    block = dset[a:b]
+                    while k < len(members) and members[k][1] <= a:
+                        k += 1
+                    j = k
+                    while j < len(members) and members[j][0] < b:
+                        s0, s1, dst = members[j]
+                        lo, hi = max(s0, a), min(s1, b)
+                        part = block[lo - a:hi - a]
+                        _check_finite(part, lo, index)
+                        mel[dst + lo - s0:dst + hi - s0].copy_(torch.from_numpy(part))
+                        j += 1
         return cls(mel, offsets, [index.track_ids[r] for r in rows], mean, std, device)
 
     # -- sampling ---------------------------------------------------------------------
