@@ -69,3 +69,25 @@ def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterabl
 
     return tqdm(items, desc=desc, total=total, file=sys.stderr, mininterval=5.0,
                 disable=os.environ.get("ONEREP_NO_PROGRESS") == "1")
+
+
+def lazy_exports(package: str, names: dict[str, tuple[str, ...]]):
+    """Module-level ``__getattr__``, ``__dir__`` and ``__all__`` that import on first use.
+
+    ``names`` maps a submodule of ``package`` to the names it exports. A stage package
+    uses this so that importing it (as the ``onerep`` command line does for every
+    command) does not pull in torch, scipy or pandas before a command needs them.
+    """
+    import importlib
+
+    where = {name: module for module, exported in names.items() for name in exported}
+
+    def __getattr__(name: str):
+        if name in where:
+            return getattr(importlib.import_module(f"{package}.{where[name]}"), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted(where)
+
+    return __getattr__, __dir__, sorted(where)

@@ -6,7 +6,12 @@ A latent world (``world.py``: genres, artists, tracks, users) is rendered to aud
 ``generate.py`` puts it all on disk. It exercises the pipeline; it is not music data.
 """
 
-from .generate import generate
-from .world import DemoSettings, build_world
+from onerep.util import lazy_exports
 
-__all__ = ["DemoSettings", "build_world", "generate"]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "generate": ("generate",),
+        "world": ("DemoSettings", "build_world",),
+    },
+)

@@ -6,21 +6,12 @@ exact definitions of its balance and aliasing criteria; :mod:`.diagnostics` the 
 matrix and balance counts; ``onerep design`` writes them all.
 """
 
-from .greedy import MULTI_SOURCE, STRATEGIES, GreedyState, count_candidates, enumerate_candidates, greedy_order
-from .runs import COLUMNS, Design, DesignSpec, build_design, design_spec, run_id, runs_table
+from onerep.util import lazy_exports
 
-__all__ = [
-    "COLUMNS",
-    "MULTI_SOURCE",
-    "STRATEGIES",
-    "Design",
-    "GreedyState",
-    "DesignSpec",
-    "build_design",
-    "count_candidates",
-    "design_spec",
-    "enumerate_candidates",
-    "greedy_order",
-    "run_id",
-    "runs_table",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "greedy": ("MULTI_SOURCE", "STRATEGIES", "GreedyState", "count_candidates", "enumerate_candidates", "greedy_order",),
+        "runs": ("COLUMNS", "Design", "DesignSpec", "build_design", "design_spec", "run_id", "runs_table",),
+    },
+)

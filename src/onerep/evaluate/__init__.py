@@ -12,29 +12,16 @@ The names below are loaded on first use, so that importing the package (as the
 ``onerep`` command line does for every command) stays cheap.
 """
 
-from __future__ import annotations
+from onerep.util import lazy_exports
 
-import importlib
-from typing import Any
-
-_NAMES = {
-    "als": ("ALSModel", "ALSParams", "als_loss", "fit_content_als", "kcore_filter"),
-    "data": ("load_features", "load_interactions", "load_labels", "load_splits", "task_of"),
-    "plan": ("baseline_reps", "run_meta", "score_files"),
-    "ranking": ("ideal_dcg", "ndcg_at_k", "ndcg_from_ranked"),
-    "recommend": ("evaluate_split",),
-    "scores": ("SCORE_COLUMNS", "evaluate_representation", "read_scores", "write_scores"),
-}
-_WHERE = {name: module for module, names in _NAMES.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "als": ("ALSModel", "ALSParams", "als_loss", "fit_content_als", "kcore_filter"),
+        "data": ("load_features", "load_interactions", "load_labels", "load_splits", "task_of"),
+        "plan": ("baseline_reps", "run_meta", "score_files"),
+        "ranking": ("ideal_dcg", "ndcg_at_k", "ndcg_from_ranked"),
+        "recommend": ("evaluate_split",),
+        "scores": ("SCORE_COLUMNS", "evaluate_representation", "read_scores", "write_scores"),
+    },
+)

@@ -5,16 +5,12 @@ network (from a mel store inside the workflow, or from a folder of audio for
 ``onerep extract``), ``baselines`` the MFCC, Rand and user-supplied representations.
 """
 
-from .extract import extract_folder, extract_run, load_features, write_features
-from .pool import clip_windows, pool, pooled_features, window_starts
+from onerep.util import lazy_exports
 
-__all__ = [
-    "clip_windows",
-    "extract_folder",
-    "extract_run",
-    "load_features",
-    "pool",
-    "pooled_features",
-    "window_starts",
-    "write_features",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "extract": ("extract_folder", "extract_run", "load_features", "write_features",),
+        "pool": ("clip_windows", "pool", "pooled_features", "window_starts",),
+    },
+)

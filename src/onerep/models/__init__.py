@@ -6,11 +6,13 @@
 - :func:`onerep.models.train.train_run` trains one run (Algorithm 1, resumable).
 """
 
-from .checkpoint import load_model, save_model
-from .network import MultiSourceNet, build_network, count_parameters
-from .strategies import SELF, STAGES, STRATEGIES, Strategy, get_strategy
+from onerep.util import lazy_exports
 
-__all__ = [
-    "SELF", "STAGES", "STRATEGIES", "MultiSourceNet", "Strategy", "build_network",
-    "count_parameters", "get_strategy", "load_model", "save_model",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "checkpoint": ("load_model", "save_model",),
+        "network": ("MultiSourceNet", "build_network", "count_parameters",),
+        "strategies": ("SELF", "STAGES", "STRATEGIES", "Strategy", "get_strategy",),
+    },
+)

@@ -6,25 +6,14 @@ draws the repetitions' train/test folds; ``files`` writes and reads the files un
 ``results/targets/<target>/``.
 """
 
-from .common import AUDIO_EXTENSIONS, TargetData, track_id_from_path
-from .files import read_interactions, read_labels, read_report, read_splits, write_target
-from .loaders import LOADERS, irmas_group, load_target, read_gtzan_split
-from .splits import filter_interactions, make_splits, split_seed
+from onerep.util import lazy_exports
 
-__all__ = [
-    "AUDIO_EXTENSIONS",
-    "LOADERS",
-    "TargetData",
-    "filter_interactions",
-    "irmas_group",
-    "load_target",
-    "make_splits",
-    "read_gtzan_split",
-    "read_interactions",
-    "read_labels",
-    "read_report",
-    "read_splits",
-    "split_seed",
-    "track_id_from_path",
-    "write_target",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "common": ("AUDIO_EXTENSIONS", "TargetData", "track_id_from_path",),
+        "files": ("read_interactions", "read_labels", "read_report", "read_splits", "write_target",),
+        "loaders": ("LOADERS", "irmas_group", "load_target", "read_gtzan_split",),
+        "splits": ("filter_interactions", "make_splits", "split_seed",),
+    },
+)

@@ -10,10 +10,6 @@ from typing import Any
 
 from onerep.util import setup_logging
 
-from .files import read_interactions, read_labels, read_report, write_target, write_tsv
-from .loaders import load_target
-from .splits import make_splits
-
 log = logging.getLogger("onerep.targets")
 
 
@@ -29,6 +25,9 @@ def _settings(text: str) -> dict[str, Any]:
 
 def cmd_manifest(args: argparse.Namespace) -> int:
     """Read one target data set and write its manifest, labels, report (and interactions)."""
+    from .files import write_target
+    from .loaders import load_target
+
     setup_logging(args.log)
     cfg = _settings(args.settings)
     data = load_target(cfg)
@@ -42,6 +41,9 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 def cmd_splits(args: argparse.Namespace) -> int:
     """Write the repetitions' train/test folds of one target (tracks with mel features only)."""
     from onerep.features.melstore import mel_track_ids
+
+    from .files import read_interactions, read_labels, read_report, write_tsv
+    from .splits import make_splits
 
     setup_logging(args.log)
     s = _settings(args.settings)
