@@ -32,6 +32,7 @@ JUST_RATIOS = {0: (1, 1), 1: (16, 15), 2: (9, 8), 3: (6, 5), 4: (5, 4), 5: (4, 3
 CHORD_TABLE_BITS = 12
 
 
+@functools.lru_cache(maxsize=1024)
 def chord_ratios(intervals: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
     """Harmonic numbers of the chord tones over their common fundamental, and its divisor:
     tone i sounds at ``f_low * nums[i] / den``."""
@@ -82,6 +83,30 @@ def harmonic_amplitudes(timbre: Timbre, f0: float, sr: int, vowel: int = -1, fem
     return amp / norm if norm > 0 else amp
 
 
+@functools.lru_cache(maxsize=4096)
+def _note_spectrum(inst: str, p100: int, vowel: int, chord: tuple[int, ...], female: bool, sr: int,
+                   bits: int) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """Harmonic spectra (bright, dull) over a note's phase fundamental, and its divisor: a single
+    tone, or a just-intonation chord whose tones are harmonics of their common fundamental."""
+    timbre = TIMBRES[inst]
+    limit = 2 ** (bits - 1) - 1
+    f_low = 440.0 * 2 ** ((p100 / 100.0 - 69) / 12)
+    nums, den = chord_ratios(chord)
+    scale = 1 / math.sqrt(len(nums))
+    bright = np.zeros(limit + 1)
+    dull = np.zeros(limit + 1) if timbre.dull else None
+    for num in nums:
+        a = harmonic_amplitudes(timbre, f_low * num / den, sr, vowel, female) * scale
+        k = min(len(a), limit // num)
+        bright[num: num * k + 1: num] += a[:k]
+        if dull is not None:
+            dull[num: num * k + 1: num] += a[:k] * np.exp(-timbre.dull * np.arange(k))
+    bright.flags.writeable = False
+    if dull is not None:
+        dull.flags.writeable = False
+    return bright, dull, den
+
+
 def _note_tables(timbre: Timbre, line: Line, sr: int, female: bool
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
     """Bright and dull wavetables of the distinct notes (pitch, vowel or chord) of a line, each
@@ -94,24 +119,11 @@ def _note_tables(timbre: Timbre, line: Line, sr: int, female: bool
                line.chords[i] if line.chords is not None else (0,))
         row[i] = keys.setdefault(key, len(keys))
     bits = CHORD_TABLE_BITS if line.chords is not None else TABLE_BITS
-    limit = 2 ** (bits - 1) - 1
-    spec_b = np.zeros((len(keys), limit + 1))
-    spec_d = np.zeros((len(keys), limit + 1)) if timbre.dull else spec_b
-    divs = []
-    for r, (p100, vowel, chord) in enumerate(keys):
-        f_low = 440.0 * 2 ** ((p100 / 100.0 - 69) / 12)
-        nums, den = chord_ratios(chord)
-        scale = 1 / math.sqrt(len(nums))
-        for num in nums:
-            a = harmonic_amplitudes(timbre, f_low * num / den, sr, vowel, female) * scale
-            k = min(len(a), limit // num)
-            spec_b[r, num: num * k + 1: num] += a[:k]
-            if timbre.dull:
-                spec_d[r, num: num * k + 1: num] += a[:k] * np.exp(-timbre.dull * np.arange(k))
-        divs.append(den)
-    tab_b = _tables(spec_b, bits)
-    tab_d = _tables(spec_d, bits) if timbre.dull else tab_b
-    return tab_b, tab_d, row, bits, np.asarray(divs, dtype=float)[row]
+    spectra = [_note_spectrum(line.inst, p100, vowel, chord, female, sr, bits) for p100, vowel, chord in keys]
+    tab_b = _tables(np.stack([b for b, _, _ in spectra]), bits)
+    tab_d = _tables(np.stack([d for _, d, _ in spectra]), bits) if timbre.dull else tab_b
+    divs = np.asarray([den for _, _, den in spectra], dtype=float)
+    return tab_b, tab_d, row, bits, divs[row]
 
 
 def split_chord_line(line: Line) -> list[Line]:
