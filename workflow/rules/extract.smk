@@ -37,21 +37,27 @@ def _alternatives(names):
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
+# One job per representation covers every target: the network (and torch) is loaded
+# once, not once per (representation, target) file.
+TARGET_NAMES = list(TARGETS)
+ALL_TARGET_MELS = [f"{R}/mel/{t}.h5" for t in TARGET_NAMES]
+
+
 rule extract:
     input:
         model=f"{R}/runs/{{rep}}/model.pt",
-        mel=f"{R}/mel/{{target}}.h5",
+        mel=ALL_TARGET_MELS,
     output:
-        f"{FEATURES}/{{rep}}/{{target}}.h5",
+        [f"{FEATURES}/{{rep}}/{t}.h5" for t in TARGET_NAMES],
     params:
         settings=settings("extract.batch_size", "train.device"),
+        targets=TARGET_NAMES,
     wildcard_constraints:
         rep=_alternatives(RUN_IDS),
-        target=_alternatives(TARGETS),
     log:
-        f"{LOGS}/extract/{{rep}}/{{target}}.log",
+        f"{LOGS}/extract/{{rep}}.log",
     benchmark:
-        f"{BENCH}/extract/{{rep}}/{{target}}.tsv"
+        f"{BENCH}/extract/{{rep}}.tsv"
     threads: res("extract", "threads")
     resources:
         mem_mb=res("extract", "mem_mb"),
@@ -60,46 +66,46 @@ rule extract:
         torch_jobs=1,
     shell:
         "onerep extract-features --model {input.model:q} --mel {input.mel:q} --rep {wildcards.rep} "
-        "--target {wildcards.target} --settings {params.settings:q} --threads {threads} "
+        "--target {params.targets:q} --settings {params.settings:q} --threads {threads} "
         "--out {output:q} --log {log:q}"
 
 
 rule baseline_mfcc:
     input:
-        mel=f"{R}/mel/{{target}}.h5",
+        mel=ALL_TARGET_MELS,
     output:
-        f"{FEATURES}/mfcc/{{target}}.h5",
-    wildcard_constraints:
-        target=_alternatives(TARGETS),
+        [f"{FEATURES}/mfcc/{t}.h5" for t in TARGET_NAMES],
+    params:
+        targets=TARGET_NAMES,
     log:
-        f"{LOGS}/baseline_mfcc/{{target}}.log",
+        f"{LOGS}/baseline_mfcc/baseline_mfcc.log",
     benchmark:
-        f"{BENCH}/baseline_mfcc/{{target}}.tsv"
+        f"{BENCH}/baseline_mfcc/baseline_mfcc.tsv"
     threads: 1
     resources:
         mem_mb=res("extract", "mem_mb"),
         runtime=res("extract", "runtime"),
     shell:
-        "onerep baseline-mfcc --mel {input.mel:q} --target {wildcards.target} --out {output:q} "
+        "onerep baseline-mfcc --mel {input.mel:q} --target {params.targets:q} --out {output:q} "
         "--log {log:q}"
 
 
 rule baseline_rand:
     input:
-        mel=f"{R}/mel/{{target}}.h5",
+        mel=ALL_TARGET_MELS,
         scaler=f"{R}/corpus/scaler.npz",
     output:
-        f"{FEATURES}/rand-{{strategy}}/{{target}}.h5",
+        [f"{FEATURES}/rand-{{strategy}}/{t}.h5" for t in TARGET_NAMES],
     params:
         settings=settings("seed", "design.sources", "sources.k", "train.width",
                           "extract.batch_size", "train.device"),
+        targets=TARGET_NAMES,
     wildcard_constraints:
         strategy=_alternatives(config["design"]["strategies"]),
-        target=_alternatives(TARGETS),
     log:
-        f"{LOGS}/baseline_rand/{{strategy}}/{{target}}.log",
+        f"{LOGS}/baseline_rand/{{strategy}}.log",
     benchmark:
-        f"{BENCH}/baseline_rand/{{strategy}}/{{target}}.tsv"
+        f"{BENCH}/baseline_rand/{{strategy}}.tsv"
     threads: res("extract", "threads")
     resources:
         mem_mb=res("extract", "mem_mb"),
@@ -108,7 +114,7 @@ rule baseline_rand:
         torch_jobs=1,
     shell:
         "onerep baseline-rand --strategy {wildcards.strategy} --scaler {input.scaler:q} "
-        "--mel {input.mel:q} --target {wildcards.target} --settings {params.settings:q} "
+        "--mel {input.mel:q} --target {params.targets:q} --settings {params.settings:q} "
         "--threads {threads} --out {output:q} --log {log:q}"
 
 

@@ -54,16 +54,26 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0 if n else 1
 
 
+def _targets(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """The (mel store, target, output) triples of a command; one process serves many
+    targets so that torch is imported once per representation, not once per file."""
+    if not len(args.mel) == len(args.target) == len(args.out):
+        raise ValueError(f"--mel, --target and --out need the same number of values "
+                         f"(got {len(args.mel)}, {len(args.target)}, {len(args.out)})")
+    return list(zip(args.mel, args.target, args.out))
+
+
 def cmd_extract_features(args: argparse.Namespace) -> int:
-    """Features of a target with a trained run."""
+    """Features of one or more targets with a trained run."""
     from .extract import extract_run
 
     setup_logging(args.log)
     _threads(args.threads)
     s = _settings(args.settings)
-    extract_run(args.model, args.mel, args.out, rep=args.rep, target=args.target,
-                batch_size=int(s.get("extract.batch_size", 256)),
-                device=str(s.get("train.device", "auto")))
+    for mel, target, out in _targets(args):
+        extract_run(args.model, mel, out, rep=args.rep, target=target,
+                    batch_size=int(s.get("extract.batch_size", 256)),
+                    device=str(s.get("train.device", "auto")))
     return 0
 
 
@@ -74,16 +84,17 @@ def cmd_mfcc(args: argparse.Namespace) -> int:
     from .melstore import open_mel_store
 
     setup_logging(args.log)
-    store = open_mel_store(args.mel)
-    feats = mfcc_store(store)
-    frames = np.diff(np.asarray(store.offsets))  # MFCC statistics run over all frames
-    write_features(args.out, store.track_ids, feats, frames, {
-                       "rep": "mfcc", "target": args.target, "source": "mfcc",
-                       "n_mfcc": feats.shape[1] // 6, "crop_frames": 0,
-                       "pooling": "[means | stds] over frames (ddof=0) of [mfcc, delta, "
-                                  "delta-delta]; channels combined by mean power",
-                   })
-    log.info("mfcc/%s: %d tracks, %d dims", args.target, *feats.shape)
+    for mel, target, out in _targets(args):
+        store = open_mel_store(mel)
+        feats = mfcc_store(store)
+        frames = np.diff(np.asarray(store.offsets))  # MFCC statistics run over all frames
+        write_features(out, store.track_ids, feats, frames, {
+                           "rep": "mfcc", "target": target, "source": "mfcc",
+                           "n_mfcc": feats.shape[1] // 6, "crop_frames": 0,
+                           "pooling": "[means | stds] over frames (ddof=0) of [mfcc, delta, "
+                                      "delta-delta]; channels combined by mean power",
+                       })
+        log.info("mfcc/%s: %d tracks, %d dims", target, *feats.shape)
     return 0
 
 
@@ -101,17 +112,19 @@ def cmd_rand(args: argparse.Namespace) -> int:
     net = rand_network(args.strategy, sources, k=int(s.get("sources.k", 50)),
                        width=float(s.get("train.width", 1.0)), seed=seed)
     mean, std = load_scaler_file(args.scaler)
-    store = open_mel_store(args.mel)
     dev = resolve_device(str(s.get("train.device", "auto")))
     rep = f"rand-{args.strategy}"
-    feats, windows = extract_store(torch_embedder(net, dev), store, mean, std,
-                                   int(s.get("extract.batch_size", 256)), desc=f"{rep}/{args.target}")
-    write_features(args.out, store.track_ids, feats, windows, {
-        "rep": rep, "target": args.target, "source": "rand", "seed": seed,
-        "strategy": args.strategy, "sources": rand_sources(args.strategy, sources),
-        "representation": getattr(net, "representation", []), "crop_frames": store_crop(store),
-        "scaler": args.scaler})
-    log.info("%s/%s: %d tracks, %d dims (seed %d)", rep, args.target, *feats.shape, seed)
+    embed = torch_embedder(net, dev)
+    for mel, target, out in _targets(args):
+        store = open_mel_store(mel)
+        feats, windows = extract_store(embed, store, mean, std,
+                                       int(s.get("extract.batch_size", 256)), desc=f"{rep}/{target}")
+        write_features(out, store.track_ids, feats, windows, {
+            "rep": rep, "target": target, "source": "rand", "seed": seed,
+            "strategy": args.strategy, "sources": rand_sources(args.strategy, sources),
+            "representation": getattr(net, "representation", []),
+            "crop_frames": store_crop(store), "scaler": args.scaler})
+        log.info("%s/%s: %d tracks, %d dims (seed %d)", rep, target, *feats.shape, seed)
     return 0
 
 
@@ -150,10 +163,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--log", help="log file")
     p.set_defaults(func=cmd_extract)
 
-    def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--mel", required=True, help="the target's mel store")
-        q.add_argument("--target", required=True, help="target name (recorded)")
-        q.add_argument("--out", required=True, help="feature file to write")
+    def common(q: argparse.ArgumentParser, many: bool = True) -> None:
+        n = "+" if many else None
+        q.add_argument("--mel", required=True, nargs=n, help="the target's mel store (one per target)")
+        q.add_argument("--target", required=True, nargs=n, help="target name (recorded)")
+        q.add_argument("--out", required=True, nargs=n, help="feature file to write (one per target)")
         q.add_argument("--log", help="log file")
 
     p = subparsers.add_parser("extract-features", help="features of a target with a trained run")
@@ -179,7 +193,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_rand)
 
     p = subparsers.add_parser("user-features", help="copy a user's features of a target")
-    common(p)
+    common(p, many=False)
     p.add_argument("--name", required=True, help="name of the representation (user-<name>)")
     p.add_argument("--input", required=True, help="the user's HDF5 (track_id, features)")
     p.set_defaults(func=cmd_user)
