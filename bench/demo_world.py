@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
 from onerep.demo.arrange import arrange  # noqa: E402
-from onerep.demo.generate import audio_jobs  # noqa: E402
+from onerep.demo.generator import audio_jobs  # noqa: E402
 from onerep.demo.styles import TIMBRES  # noqa: E402
 from onerep.demo.synth import harmonic_amplitudes, render, render_line, split_chord_line  # noqa: E402
 from onerep.demo.world import DemoSettings, build_world  # noqa: E402

@@ -42,7 +42,7 @@ LABEL_FILES = (
     "lastfm1k/userid-timestamp-artid-artname-traid-traname.tsv", "lastfm1k/userid-profile.tsv",
     "lastfm1k/audio_manifest.tsv", "world.json",
 )
-generate_module = importlib.import_module("onerep.demo.generate")
+generate_module = importlib.import_module("onerep.demo.generator")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
@@ -602,6 +602,26 @@ def test_command_line_errors(tmp_path, capsys):
     assert cli_main(["demo-world", "--settings", json.dumps({"demo": dict(MICRO, n_genres=1)}), "--out", out]) == 2
     assert "n_genres" in capsys.readouterr().err
     assert not (tmp_path / "w").exists()
+
+
+def test_corpus_label_files_alone(tmp_path):
+    from onerep.demo import write_corpus_label_files
+
+    world = write_corpus_label_files({"demo": MICRO}, tmp_path)
+    names = sorted(p.name for p in (tmp_path / "corpus").iterdir())
+    assert names == sorted(["track_metadata.db", "lastfm_tags.db", "train_triplets.txt", "mxm_dataset_train.txt",
+                            "tempo.tsv", "cdr_genres.tsv", "cdr_genre_vocabulary.txt"])
+    con = sqlite3.connect(tmp_path / "corpus" / "track_metadata.db")
+    assert {r[0] for r in con.execute("SELECT track_id FROM songs")} == {t.key for t in world.tracks["corpus"]}
+    con.close()
+
+
+def test_schema_defaults_match():
+    from onerep.config import load_schema
+
+    schema = load_schema()["properties"]["demo"]["properties"]
+    for key, value in vars(DemoSettings()).items():
+        assert schema[key]["default"] == value, key
 
 
 def test_ignores_enabled_and_out_and_fills_defaults():

@@ -3,7 +3,7 @@
 A latent world (``world.py``: genres, artists, tracks, users) is rendered to audio
 (``arrange.py`` scores, ``synth.py`` sound), observed through noisy label models
 (``labels.py``) and written in the real data sets' native formats (``writers.py``);
-``generate.py`` puts it all on disk. It exercises the pipeline; it is not music data.
+``generator.py`` puts it all on disk. It exercises the pipeline; it is not music data.
 """
 
 from onerep.util import lazy_exports
@@ -11,7 +11,7 @@ from onerep.util import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
-        "generate": ("generate",),
+        "generator": ("generate", "write_corpus_label_files"),
         "world": ("DemoSettings", "build_world",),
     },
 )

@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``onerep demo-world``."""
-    from .generate import generate
+    from .generator import generate
 
     try:
         settings = json.loads(args.settings)

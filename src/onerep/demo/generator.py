@@ -338,6 +338,14 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
         os.replace(tmp, out)
 
 
+def write_corpus_label_files(settings: dict[str, Any], out: Path | str) -> World:
+    """Only the learning corpus's label files (no audio, no manifest) under ``out/corpus``, and the
+    world they describe: fast, for tests of the stages that read labels."""
+    world = build_world(demo_settings(settings))
+    write_corpus_labels(world, Path(out))
+    return world
+
+
 def generate(settings: dict[str, Any], out: Path | str, workers: int = 1) -> None:
     """Generate the demo world described by ``settings`` into the folder ``out``."""
     s = demo_settings(settings)
