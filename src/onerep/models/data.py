@@ -226,6 +226,7 @@ class MelBank:
         self.inv_std = torch.as_tensor(1.0 / std, dtype=torch.float32, device=self.device)
         self.shift = -self.mean * self.inv_std
         self.n_mels = int(mel.shape[2])
+        self._ramps: dict[int, torch.Tensor] = {}
 
     def __len__(self) -> int:
         return len(self.track_ids)
@@ -296,7 +297,10 @@ class MelBank:
         One gather of float16 frames, then one fused pass that transposes, converts
         and standardises into the output (``(x - mean) / std`` per mel band).
         """
-        idx = (starts[:, None] + torch.arange(crop, device=self.storage)).reshape(-1)
+        ramp = self._ramps.get(crop)
+        if ramp is None:
+            ramp = self._ramps[crop] = torch.arange(crop, device=self.storage)
+        idx = (starts[:, None] + ramp).reshape(-1)
         x = self.mel.index_select(0, idx)
         if self.storage != self.device:
             x = x.pin_memory().to(self.device, non_blocking=True)
