@@ -77,6 +77,7 @@ def main() -> None:
                 lines.extend(split_chord_line(line) if line.chords is not None else [line])
     n = int(4.0 * sr)
     noise = np.zeros(n + 8192, dtype=np.float32)
+    lines = lines[: len(sample)]
     t = time.process_time()
     for job, line in zip(sample, lines):
         render_line(line, job.start, n, sr, noise)
