@@ -286,15 +286,26 @@ def write_corpus_manifest(world: World, root: Path, md5s: dict[str, str]) -> Non
     write_tsv(root / "corpus" / "manifest.tsv", ("track_id", "location", "md5"), rows)
 
 
-def _json_lines(obj: Any, depth: int, indent: int = 0) -> str:
-    """JSON with one line per entry down to ``depth`` levels (records stay on one line)."""
-    if depth == 0 or not isinstance(obj, (dict, list)) or not obj:
-        return json.dumps(obj, sort_keys=True)
+def _flat(value: Any) -> bool:
+    """A scalar, or a list / dict of scalars."""
+    if isinstance(value, dict):
+        return all(not isinstance(v, (dict, list)) for v in value.values())
+    if isinstance(value, list):
+        return all(not isinstance(v, (dict, list)) for v in value)
+    return True
+
+
+def _json_lines(obj: Any, indent: int = 0) -> str:
+    """JSON with one line per record: containers of containers are broken over lines, and a
+    record (a dict whose values are scalars or flat lists / dicts) stays on one line."""
+    if not isinstance(obj, (dict, list)) or not obj or _flat(obj) or (
+            isinstance(obj, dict) and all(_flat(v) for v in obj.values())):
+        return json.dumps(obj, sort_keys=isinstance(obj, dict) and all(_flat(v) for v in obj.values()))
     pad = " " * (indent + 1)
     if isinstance(obj, dict):
-        items = [f"{pad}{json.dumps(str(k))}: {_json_lines(v, depth - 1, indent + 1)}" for k, v in obj.items()]
+        items = [f"{pad}{json.dumps(str(k))}: {_json_lines(v, indent + 1)}" for k, v in obj.items()]
         return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
-    items = [pad + _json_lines(v, depth - 1, indent + 1) for v in obj]
+    items = [pad + _json_lines(v, indent + 1) for v in obj]
     return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
 
 
@@ -380,7 +391,7 @@ def generate(settings: dict[str, Any], out: Path | str, workers: int = 1) -> Non
         write_fma(world, tmp)
         write_emotion(world, tmp)
         write_lastfm1k(world, tmp, md5s)
-        (tmp / "world.json").write_text(_json_lines(world.summary(), depth=4) + "\n", encoding="utf-8")
+        (tmp / "world.json").write_text(_json_lines(world.summary()) + "\n", encoding="utf-8")
         log.info("label files done in %.1f s", time.perf_counter() - t0)
         _check_replaceable(out)
         _swap_into_place(tmp, out)
