@@ -26,7 +26,7 @@ import soundfile as sf
 from onerep.cli import main as cli_main
 from onerep.demo import DemoSettings, build_world, generate
 from onerep.demo.arrange import Line
-from onerep.demo.styles import DANCES, GTZAN_GENRES, IRMAS_INSTRUMENTS, TIMBRES
+from onerep.demo.styles import DANCES, GTZAN_GENRES, IRMAS_GENRES, IRMAS_INSTRUMENTS, TIMBRES
 from onerep.demo.synth import render, render_line
 
 SMALL = dict(seed=7, clip_seconds=4.0, n_genres=4, n_artists=10, n_users=30, corpus_tracks=40,
@@ -309,7 +309,7 @@ def test_ballroom_layout(world, world_dir):
 
 def test_irmas_layout(world, world_dir):
     base = world_dir / "irmas" / "IRMAS-TrainingData"
-    name = re.compile(r"\[([a-z]{3})\](?:\[(dru|nod)\])?\[(cou_fol|cla|pop_roc|lat_sou|jaz_blu)\](\d{4})__(\d)\.wav")
+    name = re.compile(r"\[([a-z]{3})\](?:\[(dru|nod)\])?\[(" + "|".join(IRMAS_GENRES) + r")\](\d{4})__(\d)\.wav")
     groups = defaultdict(list)
     files = sorted(base.glob("*/*.wav"))
     assert len(files) == SMALL["irmas_clips"]

@@ -18,6 +18,7 @@ from .styles import (
     COMP_REGISTER,
     COMP_RHYTHMS,
     DRUM_PATTERNS,
+    DRUM_VOICES,
     SCALES,
     TIMBRES,
     Chord,
@@ -127,7 +128,7 @@ def _step_time(step: float, subdiv: int, beat: float, swing: float) -> float:
 PHRASE_BARS = 4
 # ids of the random streams: one stream per part and bar (melody: per phrase)
 _DRUMS, _BASS, _COMP, _MOTIF, _MELODY, _TRACK = range(6)
-_VOICE_IDS = {v: i for i, v in enumerate("KSHORCPMBTZJW")}
+_VOICE_IDS = {v: i for i, v in enumerate(DRUM_VOICES)}
 
 
 def _rng(spec: RenderSpec, part: int, index: int, sub: int = 0) -> np.random.Generator:

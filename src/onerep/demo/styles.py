@@ -8,7 +8,7 @@ accompaniment rhythms are written as step strings, one character per grid step:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # ---------------------------------------------------------------------------
 # Pitch
@@ -460,7 +460,7 @@ FMA_GENRE_SHARE = {"blues": 0.3, "classical": 1.5, "country": 0.6, "disco": 5.0,
 IRMAS_SHARE = {"cel": 388, "cla": 505, "flu": 451, "gac": 637, "gel": 760, "org": 682, "pia": 721,
                "sax": 626, "tru": 577, "vio": 580, "voi": 778}
 
-#: Which genres an IRMAS source track of each instrument is drawn from, by IRMAS genre.
+#: IRMAS genre codes (each world genre maps to one through ``GenreStyle.irmas_genre``).
 IRMAS_GENRES = ("cou_fol", "cla", "pop_roc", "lat_sou", "jaz_blu")
 
 #: Tag vocabulary pieces (Last.fm-like).
@@ -539,6 +539,6 @@ TARGET_MP3_FORMATS: tuple[FormatChoice, ...] = (
     FormatChoice("mp3", 44100, 2, 0.05),
 )
 
+#: Years of the world's recordings (the MSD's range, roughly).
 ERA_BOUNDS = (1950, 2011)
 
-__all__ = [name for name in dir() if not name.startswith("_")] + ["field"]

@@ -19,8 +19,7 @@ from scipy import signal
 from .arrange import Line, RenderSpec, Score, arrange
 from .styles import DRUM_PAN, TIMBRES, VOWEL_FORMANTS, Timbre
 
-TABLE_BITS = 11
-TABLE_SIZE = 2**TABLE_BITS
+TABLE_BITS = 11  # single-note wavetables have 2**11 samples per cycle
 PREROLL = 0.5  # seconds rendered before the window so that reverb and release tails are in place
 _VOWEL_KEYS = tuple(VOWEL_FORMANTS)
 

@@ -23,10 +23,12 @@ from .styles import (
     CHORDAL,
     DANCES,
     DRUM_PATTERNS,
+    ERA_BOUNDS,
     FIRST_NAMES,
     FMA_GENRE_SHARE,
     GENRE_STYLES,
     GTZAN_GENRES,
+    INSTRUMENT_NAMES,
     IRMAS_INSTRUMENTS,
     IRMAS_SHARE,
     KEY_NAMES,
@@ -254,6 +256,7 @@ class World:
                 "drums": GENRE_STYLES[g].drums,
             } for g in self.genres],
             "dances": {d: {"tempo": list(s.tempo), "meter": DRUM_PATTERNS[d].meter} for d, s in DANCES.items()},
+            "instrument_names": dict(INSTRUMENT_NAMES),
             "artists": [{
                 "index": i, "id": a.id, "mbid": a.mbid, "name": a.name, "genre": a.genre, "subgenre": a.subgenre,
                 "era": a.era, "tempo": [round(a.tempo[0], 2), round(a.tempo[1], 2)],
@@ -401,7 +404,7 @@ def make_track(world_seed: int, artist: Artist, index: int, rng: np.random.Gener
     """Sample one track of ``artist`` (``dance`` / ``predominant`` override the style)."""
     st = GENRE_STYLES[artist.genre]
     harmony = GENRE_STYLES[DANCES[dance].genre] if dance else st
-    year = int(np.clip(round(artist.era + rng.normal(0, 4)), 1950, 2011))
+    year = int(np.clip(round(artist.era + rng.normal(0, 4)), *ERA_BOUNDS))
     valence = float(np.clip(artist.mood[0] + rng.normal(0, 0.3), -1, 1))
     arousal = float(np.clip(artist.mood[1] + rng.normal(0, 0.3), -1, 1))
     if dance:
