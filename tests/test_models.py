@@ -210,6 +210,41 @@ def test_run_data_selects_split_store_and_labels(tmp_path):
     assert "self" not in data.z_train
     only_bpm = load_run_data(c.mel, c.split, c.scaler, c.labels_dir, ["bpm"], 216)
     assert only_bpm.n_train + only_bpm.n_valid == 10
+    # the frames in memory are exactly the stored frames of each selected track
+    with h5py.File(c.mel) as f:
+        mel, offsets = f["mel"][()], f["offsets"][()]
+        ids = [t.decode() for t in f["track_id"][()]]
+    bank = data.bank
+    for row, t in enumerate(bank.track_ids):
+        i = ids.index(t)
+        got = bank.mel[int(bank.offsets[row]):int(bank.offsets[row + 1])].numpy()
+        np.testing.assert_array_equal(got, mel[offsets[i]:offsets[i + 1]])
+
+
+@pytest.mark.parametrize("chunk,gap", [(7, 0), (100, 10_000), (1 << 17, 1 << 14)])
+def test_frames_load_exactly_whatever_the_read_blocks(tmp_path, monkeypatch, chunk, gap):
+    from onerep.models import data as data_mod
+
+    monkeypatch.setattr(data_mod, "READ_CHUNK", chunk)
+    monkeypatch.setattr(data_mod, "READ_GAP", gap)
+    lengths = [216, 230, 300, 217, 250, 260, 220, 240]
+    c = write_synthetic_corpus(tmp_path, n_tracks=8, frames=lengths, n_mels=8, sources=["bpm"], k=4)
+    index = data_mod.read_store_index(c.mel)
+    rows = [6, 1, 2, 4, 0]  # any order, with gaps
+    bank = MelBank.load(index, rows, np.zeros(8, np.float32), np.ones(8, np.float32))
+    with h5py.File(c.mel) as f:
+        mel = f["mel"][()]
+    for j, r in enumerate(rows):
+        got = bank.mel[int(bank.offsets[j]):int(bank.offsets[j + 1])].numpy()
+        np.testing.assert_array_equal(got, mel[index.offsets[r]:index.offsets[r + 1]])
+
+
+def test_non_finite_frames_are_named(tmp_path):
+    c = write_synthetic_corpus(tmp_path, n_tracks=4, frames=220, n_mels=8, sources=["bpm"], k=4)
+    with h5py.File(c.mel, "a") as f:
+        f["mel"][2 * 220 + 5, 1, 3] = np.inf
+    with pytest.raises(ValueError, match=r"track 'TR00002' has non-finite mel values \(frame 5\)"):
+        load_run_data(c.mel, c.split, c.scaler, c.labels_dir, ["bpm"], 216)
 
 
 def test_bad_label_row_is_named(tmp_path):
