@@ -17,17 +17,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "value, seed, strategy, sources, n, n_train, n_test)."
         ),
     )
-    p.add_argument("--features", required=True, help="features HDF5 (track_id, features)")
+    p.add_argument("--features", help="features HDF5 (track_id, features)")
     p.add_argument("--labels", help="labels.tsv of the target (classification/regression)")
-    p.add_argument("--splits", required=True, help="splits.tsv of the target")
+    p.add_argument("--splits", help="splits.tsv of the target")
     p.add_argument("--interactions", help="interactions.tsv (recommendation)")
-    p.add_argument("--task", required=True, choices=["classification", "regression", "recommendation"])
+    p.add_argument("--task", choices=["classification", "regression", "recommendation"])
     p.add_argument("--settings", required=True,
                    help='JSON (or @file): seed, evaluate.repetitions and evaluate.mlp or evaluate.als')
-    p.add_argument("--run-meta", required=True,
+    p.add_argument("--run-meta",
                    help='JSON (or @file): {"run_id", "target", "strategy", "sources", "n"}')
+    p.add_argument("--jobs",
+                   help='JSON list (or @file) of evaluations, each {"task", "features", "splits", '
+                        '"labels" or "interactions", "meta", "output"}: several targets in one '
+                        'process (the workflow uses this; the single-target options are then unused)')
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
-    p.add_argument("-o", "--output", required=True, help="score table TSV to write")
+    p.add_argument("-o", "--output", help="score table TSV to write")
     p.add_argument("--log", help="log file")
     p.set_defaults(func=run)
 
@@ -52,22 +56,54 @@ def run(args: argparse.Namespace) -> int:
 
     log = setup_logging(args.log)
     settings = parse_json_arg(args.settings, "--settings")
-    meta = parse_json_arg(args.run_meta, "--run-meta")
+    if args.jobs:
+        jobs = _parse_jobs(args.jobs)
+    else:
+        missing = [o for o in ("features", "splits", "task", "run_meta", "output")
+                   if getattr(args, o) is None]
+        if missing:
+            raise ValueError("without --jobs, these options are needed: "
+                             + ", ".join("--" + m.replace("_", "-") for m in missing))
+        jobs = [{"task": args.task, "features": args.features, "splits": args.splits,
+                 "labels": args.labels, "interactions": args.interactions,
+                 "meta": parse_json_arg(args.run_meta, "--run-meta"), "output": args.output}]
     if (setting(settings, "evaluate.mlp", {}) or {}).get("backend") == "torch":
         import torch
 
         torch.set_num_threads(max(1, args.threads))
-    start = time.perf_counter()
-    with threadpool_limits(limits=max(1, args.threads)):
-        table = evaluate_representation(
-            args.features, args.task, settings, meta,
-            labels=args.labels, splits=args.splits, interactions=args.interactions,
-        )
-    write_scores(table, args.output)
-    log.info("%s on %s: %s mean %.4f over %d repetitions (%.1f s) -> %s",
-             meta.get("run_id"), meta.get("target"), table["metric"].iloc[0], table["value"].mean(),
-             len(table), time.perf_counter() - start, args.output)
+    for job in jobs:
+        start = time.perf_counter()
+        meta = job["meta"]
+        with threadpool_limits(limits=max(1, args.threads)):
+            table = evaluate_representation(
+                job["features"], job["task"], settings, meta,
+                labels=job.get("labels"), splits=job["splits"], interactions=job.get("interactions"),
+            )
+        write_scores(table, job["output"])
+        log.info("%s on %s: %s mean %.4f over %d repetitions (%.1f s) -> %s",
+                 meta.get("run_id"), meta.get("target"), table["metric"].iloc[0],
+                 table["value"].mean(), len(table), time.perf_counter() - start, job["output"])
     return 0
+
+
+def _parse_jobs(text: str) -> list[dict]:
+    """The ``--jobs`` list, checked for the keys every evaluation needs."""
+    import json
+    from pathlib import Path
+
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text()
+    try:
+        jobs = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--jobs: not valid JSON ({exc})") from None
+    if not isinstance(jobs, list) or not jobs:
+        raise ValueError("--jobs: expected a non-empty JSON list of evaluations")
+    for i, job in enumerate(jobs):
+        need = {"task", "features", "splits", "meta", "output"}
+        if not isinstance(job, dict) or need - set(job):
+            raise ValueError(f"--jobs: item {i} lacks {sorted(need - set(job or {}))}")
+    return jobs
 
 
 def run_summary(args: argparse.Namespace) -> int:

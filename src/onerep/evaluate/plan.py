@@ -73,3 +73,30 @@ def score_files(results: str, config: dict[str, Any], run_ids: list[str]) -> lis
     for rep, ts in baseline_reps(config).items():
         files += [f"{results}/scores/{rep}/{t}.tsv" for t in ts]
     return files
+
+
+def evaluation_job(results: str, rep: str, target_cfg: dict[str, Any],
+                   runs: pd.DataFrame | None) -> dict[str, Any]:
+    """One (representation, target) evaluation as ``onerep evaluate --jobs`` takes it."""
+    name = target_cfg["name"]
+    task = task_of(target_cfg)
+    job: dict[str, Any] = {
+        "task": task,
+        "features": f"{results}/features/{rep}/{name}.h5",
+        "splits": f"{results}/targets/{name}/splits.tsv",
+        "meta": run_meta(rep, name, runs),
+        "output": f"{results}/scores/{rep}/{name}.tsv",
+    }
+    if task == "recommendation":
+        job["interactions"] = f"{results}/targets/{name}/interactions.tsv"
+    else:
+        job["labels"] = f"{results}/targets/{name}/labels.tsv"
+    return job
+
+
+def targets_by_model(config: dict[str, Any]) -> dict[str, list[str]]:
+    """Target names grouped by the model that scores them: ``mlp`` or ``als``."""
+    out: dict[str, list[str]] = {"mlp": [], "als": []}
+    for t in config["targets"]:
+        out["als" if task_of(t) == "recommendation" else "mlp"].append(t["name"])
+    return out
