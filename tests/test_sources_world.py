@@ -299,7 +299,7 @@ def test_demo_world_labels_recover_its_genres(tmp_path):
     """The project's demo world (tiny study): every source gets z, and the topics of the
     crowd and professional annotations separate the world's planted genres."""
     from onerep.config import load
-    from onerep.demo.generate import build_world, demo_settings, write_corpus_labels
+    from onerep.demo.generator import build_world, demo_settings, write_corpus_labels
 
     cfg = load(Path(__file__).parent / "config" / "tiny.yaml")
     w = build_world(demo_settings({"demo": cfg["demo"]}))
