@@ -82,7 +82,7 @@ class MelParams:
     top_db: float | None = 80.0
     crop_frames: int = 216
     dtype: str = "float16"
-    backend: str = "torch"
+    backend: str = "numpy"
 
     @classmethod
     def from_settings(cls, audio: dict[str, Any]) -> "MelParams":
@@ -122,7 +122,7 @@ class MelParams:
             top_db=None if math.isnan(top_db) else top_db,
             crop_frames=int(attrs["crop_frames"]),
             dtype=str(attrs["dtype"]),
-            backend=str(attrs.get("backend", "torch")),
+            backend=str(attrs.get("backend", "numpy")),
         )
 
     def check(self) -> None:
