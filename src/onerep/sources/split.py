@@ -100,7 +100,7 @@ def summary_table(label_paths: Sequence[str | Path], design_sources: Sequence[st
         "in_design": True, "in_manifest": in_manifest, "with_labels": len(surv), "survivors": len(surv),
     })
     for r in rows[:-1]:
-        r["survivors"] = int(np.isin(surv, ids[r["source"]]).sum())
+        r["survivors"] = int(pd.Index(ids[r["source"]]).isin(surv).sum())
     table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     for col in SUMMARY_COLUMNS[3:]:
         table[col] = table[col].astype("Int64")  # counts; empty where not applicable
@@ -146,7 +146,7 @@ def corpus_split(mel_store: str | Path, label_paths: Sequence[str | Path], desig
     log.info("corpus split: %d tracks in the mel store; %d have %s design source(s) %s",
              len(mel_ids), len(surv), "every" if require_all else "at least one", list(design_sources))
     for s, i in ids.items():
-        log.info("  %s: %d tracks with z, %d of them in the mel store", s, len(i), int(np.isin(i, mel_ids).sum()))
+        log.info("  %s: %d tracks with z, %d of them in the mel store", s, len(i), int(pd.Index(i).isin(mel_ids).sum()))
     seed = derive_seed(master_seed, "split")
     df = make_split(surv, valid_fraction, seed)
     write_text_atomic(out, df.to_csv(sep="\t", index=False))
