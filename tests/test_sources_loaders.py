@@ -107,6 +107,18 @@ def test_tags_bad_rows_error_or_skip(tmp_path, manifest):
         L.load_tags(db, manifest)
 
 
+def test_tags_pointing_at_a_deleted_tag_row_are_unknown(tmp_path, manifest):
+    db = write_tags_db(tmp_path / "lastfm_tags.db", ["TRA"], ["rock", "gone", "pop"], [(1, 1, 10.0), (1, 2, 5.0), (1, 3, 7.0)])
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM tags WHERE ROWID = 2")
+    con.commit()
+    con.close()
+    with pytest.raises(L.LabelFileError, match="row 2: tag 2 is not a row of table tags"):
+        L.load_tags(db, manifest)
+    d = L.load_tags(db, manifest, on_bad_line="skip")
+    assert list(d.terms) == ["rock", "pop"] and d.stats.unknown_ids == 1
+
+
 def test_not_sqlite_or_missing_table(tmp_path, manifest):
     p = tmp_path / "lastfm_tags.db"
     p.write_text("this is not a database, just text " * 20)

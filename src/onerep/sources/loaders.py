@@ -225,9 +225,8 @@ def _tid_tag_rows(
     path: Path,
     keep_rowids: np.ndarray,
     keep_rows: np.ndarray,
-    n_tags_rowid: int,
+    tag_names: np.ndarray,
     problems: Problems,
-    stats: LoadStats,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The tid_tag records whose tid is in ``keep_rowids``, as (document row, tag rowid, val)."""
     conn.execute("DROP TABLE IF EXISTS temp.keep")
@@ -245,7 +244,8 @@ def _tid_tag_rows(
         val = _to_float(a[:, 3])
         bad_tag = ~np.isfinite(tag) | (tag != np.round(tag))
         tag_i = np.where(bad_tag, -1, np.nan_to_num(tag, nan=-1)).astype(np.int64)
-        unknown = ~bad_tag & ((tag_i < 1) | (tag_i >= n_tags_rowid))
+        unknown = ~bad_tag & ((tag_i < 1) | (tag_i >= len(tag_names)))
+        unknown[~unknown & ~bad_tag] = tag_names[tag_i[~unknown & ~bad_tag]] == None  # noqa: E711 (a gap)
         bad_val = ~np.isfinite(val) | (val < 0)
         bad = bad_tag | bad_val
         if bad.any():
@@ -275,9 +275,9 @@ def _read_tags_tables(conn: sqlite3.Connection, path: Path) -> tuple[pd.Index, n
     tid_names = pd.Index([str(r[1]) for r in tids])
     tags = conn.execute("SELECT ROWID, tag FROM tags").fetchall()
     max_tag = max((r[0] for r in tags), default=0)
-    tag_names = np.full(max_tag + 1, "", dtype=object)
+    tag_names = np.full(max_tag + 1, None, dtype=object)  # None: no tag has this row id
     for rid, name in tags:
-        tag_names[rid] = str(name)
+        tag_names[rid] = "" if name is None else str(name)
     return tid_names, tid_rowid, tag_names
 
 
@@ -308,7 +308,7 @@ def load_tags(path: str | Path, manifest_ids: np.ndarray, on_bad_line: str = "er
         stats.labelled_ids = int(tagged_set.sum())
         stats.outside_corpus = int((tagged_set & (corpus_pos < 0)).sum())
         keep = corpus_pos >= 0
-        r, c, v = _tid_tag_rows(conn, path, tid_rowid[keep], corpus_pos[keep], len(tag_names), problems, stats)
+        r, c, v = _tid_tag_rows(conn, path, tid_rowid[keep], corpus_pos[keep], tag_names, problems)
     finally:
         conn.close()
     X, rows, cols = _finish_counts(r, c, v, len(manifest_ids), len(tag_names))
@@ -768,7 +768,7 @@ def load_artist_tags(
         stats.rows = conn.execute("SELECT COUNT(*) FROM tid_tag").fetchone()[0]
         where = all_tracks.get_indexer(tid_names)
         keep = where >= 0
-        r, c, v = _tid_tag_rows(conn, tags_db, tid_rowid[keep], all_rows[where[keep]], len(tag_names), problems, stats)
+        r, c, v = _tid_tag_rows(conn, tags_db, tid_rowid[keep], all_rows[where[keep]], tag_names, problems)
     finally:
         conn.close()
     X, rows, cols = _finish_counts(r, c, v, len(artists), len(tag_names))
