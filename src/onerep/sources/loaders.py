@@ -395,14 +395,15 @@ def load_year(path: str | Path, manifest_ids: np.ndarray, on_bad_line: str = "er
 
 
 def _line_of_row(row: int, skipped: list[int]) -> int:
-    """1-based line of data row ``row`` (0-based) given the sorted lines the parser skipped."""
-    line = row + 1
-    for s in skipped:
-        if s <= line:
-            line += 1
-        else:
-            break
-    return line
+    """1-based line of data row ``row`` (0-based) given the sorted lines the parser skipped.
+
+    The skipped line j (0-based) has ``skipped[j] - j - 1`` data lines before it; the
+    row's line is its rank plus the skipped lines that precede it."""
+    if not skipped:
+        return row + 1
+    s = np.asarray(skipped, dtype=np.int64)
+    before = int(np.searchsorted(s - np.arange(len(s)), row + 1, side="right"))
+    return row + 1 + before
 
 
 def _read_tsv_chunks(path: Path, names: list[str], chunksize: int
