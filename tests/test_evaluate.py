@@ -430,3 +430,41 @@ def test_baseline_comparison_exact():
     assert table["baseline_score"].tolist() == pytest.approx([0.65, 0.8])
     assert table["runs_beating"].tolist() == [0.5, 0.0]  # r1 (0.6) and r2 (0.8) vs 0.65; vs 0.8 none
     assert table["mean_beats"].tolist() == [True, False]
+
+
+def test_cli_jobs_scores_several_targets_in_one_process(clf_files, tmp_path, capsys):
+    """--jobs (what the grouped workflow rules pass): one process, one table per target."""
+    from onerep.cli import main
+
+    settings = dict(SETTINGS, **{"evaluate.repetitions": 2, "evaluate.mlp": {"max_iter": 20}})
+    jobs = []
+    for target in ("gtzan", "gtzan_copy"):
+        meta = dict(META, target=target)
+        jobs.append({"task": "classification", "features": str(clf_files["features"]),
+                     "labels": str(clf_files["labels"]), "splits": str(clf_files["splits"]),
+                     "meta": meta, "output": str(tmp_path / "scores" / "r0001" / f"{target}.tsv")})
+    assert main(["evaluate", "--jobs", json.dumps(jobs), "--settings", json.dumps(settings)]) == 0
+    a = pd.read_csv(jobs[0]["output"], sep="\t")
+    b = pd.read_csv(jobs[1]["output"], sep="\t")
+    assert a["target"].unique().tolist() == ["gtzan"] and b["target"].unique().tolist() == ["gtzan_copy"]
+    # The model seed depends on the target, so the two tables differ in their seeds.
+    assert set(a["seed"]).isdisjoint(b["seed"])
+    capsys.readouterr()
+    bad = [{k: v for k, v in jobs[0].items() if k != "splits"}]
+    assert main(["evaluate", "--jobs", json.dumps(bad), "--settings", json.dumps(settings)]) == 2
+    assert "item 0 lacks ['splits']" in capsys.readouterr().err
+    assert main(["evaluate", "--settings", json.dumps(settings)]) == 2
+    assert "--features" in capsys.readouterr().err
+
+
+def test_plan_groups_targets_by_model_and_builds_jobs():
+    cfg = _config()
+    assert plan.targets_by_model(cfg) == {"mlp": ["gtzan", "arousal", "mine"], "als": ["lastfm1k"]}
+    job = plan.evaluation_job("res", "mfcc", cfg["targets"][2], None)
+    assert job == {"task": "recommendation", "features": "res/features/mfcc/lastfm1k.h5",
+                   "splits": "res/targets/lastfm1k/splits.tsv",
+                   "interactions": "res/targets/lastfm1k/interactions.tsv",
+                   "meta": {"run_id": "mfcc", "target": "lastfm1k", "strategy": "baseline",
+                            "sources": "mfcc", "n": 0},
+                   "output": "res/scores/mfcc/lastfm1k.tsv"}
+    assert "labels" in plan.evaluation_job("res", "mfcc", cfg["targets"][0], None)
