@@ -91,3 +91,22 @@ def lazy_exports(package: str, names: dict[str, tuple[str, ...]]):
         return sorted(where)
 
     return __getattr__, __dir__, sorted(where)
+
+
+def parse_settings(text: str | None, what: str = "--settings") -> dict:
+    """The JSON object a rule passes on the command line (or ``@file``); ``{}`` when empty.
+
+    Raises ValueError naming the option when it is not a JSON object."""
+    import json
+
+    if not text:
+        return {}
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a JSON object")
+    return value

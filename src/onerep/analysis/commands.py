@@ -18,23 +18,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from onerep.util import setup_logging
+from onerep.util import parse_settings, setup_logging
 
 log = logging.getLogger("onerep.analysis")
 
 
-def _settings(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    if text.startswith("@"):
-        text = Path(text[1:]).read_text()
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--settings is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise ValueError("--settings must be a JSON object")
-    return value
+_settings = parse_settings  # the shared --settings parser
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -16,21 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from onerep.util import setup_logging
+from onerep.util import parse_settings, setup_logging
 
 log = logging.getLogger("onerep.features")
 
 
-def _settings(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--settings is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise ValueError("--settings must be a JSON object")
-    return value
+_settings = parse_settings  # the shared --settings parser
 
 
 def _threads(n: int | None) -> None:

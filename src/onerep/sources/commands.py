@@ -8,21 +8,12 @@ import logging
 import time
 from typing import Any
 
-from onerep.util import setup_logging, write_text_atomic
+from onerep.util import parse_settings, setup_logging, write_text_atomic
 
 log = logging.getLogger("onerep.sources")
 
 
-def _settings(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        out = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--settings is not valid JSON: {exc}") from None
-    if not isinstance(out, dict):
-        raise ValueError("--settings must be a JSON object")
-    return out
+_settings = parse_settings  # the shared --settings parser
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -8,19 +8,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from onerep.util import setup_logging
+from onerep.util import parse_settings, setup_logging
 
 log = logging.getLogger("onerep.targets")
 
 
-def _settings(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--settings is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise ValueError("--settings must be a JSON object")
-    return value
+_settings = parse_settings  # the shared --settings parser
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
