@@ -110,3 +110,16 @@ def parse_settings(text: str | None, what: str = "--settings") -> dict:
     if not isinstance(value, dict):
         raise ValueError(f"{what} must be a JSON object")
     return value
+
+
+def setting(settings: dict, key: str, default=None):
+    """A setting by dotted key, from the flat ``{"sources.k": 50}`` JSON the rules pass
+    or a nested ``{"sources": {"k": 50}}`` dict; ``default`` when absent."""
+    if key in settings:
+        return settings[key]
+    node = settings
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .coding import BASELINE, R_STAR, SINGLE, n_star, r_star, strategy_label
+from onerep.util import setting
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +35,6 @@ STANDARDISED_COLUMNS = (
 )
 
 
-def setting(settings: dict[str, Any], key: str, default: Any = None) -> Any:
-    """A setting by dotted key from flat (``{"a.b": 1}``) or nested (``{"a": {"b": 1}}``) JSON."""
-    if key in settings:
-        return settings[key]
-    node: Any = settings
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
 
 
 def expected_score_files(scores_dir: str | Path, run_ids: Sequence[str], targets: Sequence[str],

@@ -18,6 +18,7 @@ import pandas as pd
 from ..util import atomic_path, derive_seed
 from .data import TASKS, Features, load_features, load_interactions, load_labels, load_splits, repetition_plan
 from .mlp import MLPParams, fit_score
+from onerep.util import setting
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +28,6 @@ SCORE_COLUMNS = [
 RUN_META_KEYS = ("run_id", "target", "strategy", "sources", "n")
 
 
-def setting(settings: dict[str, Any], key: str, default: Any = None) -> Any:
-    """A setting by dotted key, from a flat ``{"evaluate.mlp": ...}`` (as the rules pass it)
-    or a nested ``{"evaluate": {"mlp": ...}}`` dict."""
-    if key in settings:
-        return settings[key]
-    node: Any = settings
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
 
 
 def check_run_meta(meta: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from .audio_sources import SCALING, load_descriptors
 from .catalog import AUDIO_SOURCES, GMM_SOURCES, LABEL_SOURCES, PLSA_SOURCES, SOURCE_INPUTS  # noqa: F401
 from .gmm import GMMResult, fit_gmm
 from .plsa import PLSA, top_terms
+from onerep.util import setting as _get
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +51,6 @@ class LabelResult:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _get(settings: dict[str, Any], key: str, default: Any = None) -> Any:
-    """A setting by dotted key, from a flat ``{"sources.k": 50}`` or a nested dict."""
-    if key in settings:
-        return settings[key]
-    node: Any = settings
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
 
 
 def _normalise_rows(z: np.ndarray) -> np.ndarray:
