@@ -56,15 +56,16 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str, str]]:
 
 def cmd_extract_features(args: argparse.Namespace) -> int:
     """Features of one or more targets with a trained run."""
-    from .extract import extract_run
+    from .extract import extract_run, load_model
 
     setup_logging(args.log)
     _threads(args.threads)
     s = _settings(args.settings)
+    loaded = load_model(args.model)
     for mel, target, out in _targets(args):
         extract_run(args.model, mel, out, rep=args.rep, target=target,
                     batch_size=int(s.get("extract.batch_size", 256)),
-                    device=str(s.get("train.device", "auto")))
+                    device=str(s.get("train.device", "auto")), loaded=loaded)
     return 0
 
 

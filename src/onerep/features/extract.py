@@ -106,15 +106,20 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def torch_embedder(net: Any, device: str = "cpu") -> Embed:
-    """Wrap a network with ``.embed`` as a function of numpy windows (eval mode, no grad)."""
+    """Wrap a network with ``.embed`` as a function of numpy windows (eval mode, no grad).
+
+    Channels-last (NHWC) on every device: on the CPU oneDNN's NHWC convolutions ran this
+    network 1.65x faster than NCHW (measured at width 0.25, one thread).
+    """
     import torch
 
     net.eval()
-    net.to(device)
+    net.to(device=device, memory_format=torch.channels_last)
 
     def embed(x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            out = net.embed(torch.from_numpy(x).to(device))
+            xt = torch.from_numpy(x).to(device).contiguous(memory_format=torch.channels_last)
+            out = net.embed(xt)
         return out.float().cpu().numpy()
 
     return embed
@@ -181,9 +186,13 @@ def extract_store(embed: Embed, store: MelReader, mean: np.ndarray, std: np.ndar
 
 
 def extract_run(model_path: str | Path, mel_path: str | Path, out: str | Path, *, rep: str,
-                target: str, batch_size: int = 256, device: str = "auto") -> int:
-    """Features of one target with one trained run; writes ``out``; returns the track count."""
-    net, meta = load_model(model_path)
+                target: str, batch_size: int = 256, device: str = "auto",
+                loaded: tuple[Any, dict[str, Any]] | None = None) -> int:
+    """Features of one target with one trained run; writes ``out``; returns the track count.
+
+    ``loaded``: the ``load_model(model_path)`` pair, when the caller serves several targets.
+    """
+    net, meta = loaded if loaded is not None else load_model(model_path)
     mean, std = _scaler(meta, str(model_path))
     store = open_mel_store(mel_path)
     check_mel_params(meta.get("mel_params"), store.attrs, f"{mel_path} with {model_path}")
