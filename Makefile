@@ -8,7 +8,7 @@ CORES  ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test install report dryrun clean-results
+.PHONY: demo test install slurm-deps report dryrun clean-results
 
 $(VENV)/.installed: pyproject.toml requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,21 @@ demo: install
 dryrun: install
 	$(BIN)/snakemake --profile workflow/profiles/local --configfile config/config.yaml -n
 
-test: install
+# The SLURM integration test (tests/test_slurm.py) starts a one-node cluster; it needs
+# slurm-wlm and munge. Installed here when missing and possible (root with apt-get);
+# otherwise, or if the install fails, that test skips itself with the reason.
+SLURM_PKGS := slurm-wlm munge
+slurm-deps:
+	@if command -v sbatch >/dev/null 2>&1 && [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmd ] && \
+	   [ -x /usr/sbin/munged ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then exit 0; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	inst="apt-get install -y -q --no-install-recommends $(SLURM_PKGS)"; \
+	echo "installing $(SLURM_PKGS) for the SLURM test"; \
+	$$inst >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && $$inst >/dev/null 2>&1; } || \
+	echo "could not install $(SLURM_PKGS): the SLURM test will be skipped"
+
+test: install slurm-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 clean-results:
