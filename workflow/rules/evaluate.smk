@@ -57,8 +57,6 @@ for _model, _names in EVAL_MODEL_TARGETS.items():
             f"{LOGS}/evaluate_{_model}/{{rep}}.log",
         benchmark:
             f"{BENCH}/evaluate_{_model}/{{rep}}.tsv"
-        group:
-            "evaluate"
         threads: res("evaluate", "threads")
         resources:
             mem_mb=res("evaluate", "mem_mb"),
@@ -87,8 +85,6 @@ rule evaluate:
         f"{LOGS}/evaluate/{{rep}}/{{target}}.log",
     benchmark:
         f"{BENCH}/evaluate/{{rep}}/{{target}}.tsv"
-    group:
-        "evaluate"
     threads: res("evaluate", "threads")
     resources:
         mem_mb=res("evaluate", "mem_mb"),
