@@ -373,7 +373,7 @@ def test_cli_writes_the_score_table_and_reports_bad_input(clf_files, tmp_path, c
     assert not out.exists()
     argv[argv.index("--settings") + 1] = "{not json"
     assert main(argv) == 2
-    assert "--settings: not valid JSON" in capsys.readouterr().err
+    assert "--settings is not valid JSON" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- workflow plan

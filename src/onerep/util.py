@@ -93,22 +93,29 @@ def lazy_exports(package: str, names: dict[str, tuple[str, ...]]):
     return __getattr__, __dir__, sorted(where)
 
 
-def parse_settings(text: str | None, what: str = "--settings") -> dict:
-    """The JSON object a rule passes on the command line (or ``@file``); ``{}`` when empty.
+def load_json_arg(text: str, what: str):
+    """The JSON value of a command-line option (``@file`` reads a file).
 
-    Raises ValueError naming the option when it is not a JSON object."""
+    Raises ValueError naming the option when the text is not valid JSON."""
     import json
 
-    if not text:
-        return {}
     if text.startswith("@"):
         text = Path(text[1:]).read_text()
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{what} is not valid JSON: {exc}") from None
+
+
+def parse_settings(text: str | None, what: str = "--settings", hint: str = "") -> dict:
+    """The JSON object a rule passes on the command line (or ``@file``); ``{}`` when empty.
+
+    Raises ValueError naming the option (and ``hint``) when it is not a JSON object."""
+    if not text:
+        return {}
+    value = load_json_arg(text, what)
     if not isinstance(value, dict):
-        raise ValueError(f"{what} must be a JSON object")
+        raise ValueError(f"{what} must be a JSON object{hint}")
     return value
 
 

@@ -9,12 +9,11 @@ the whole stage for any manifest in one process, without Snakemake::
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from ..util import setup_logging
+from ..util import parse_settings, setup_logging
 
 log = logging.getLogger("onerep.audio")
 
@@ -32,12 +31,7 @@ def audio_settings(text: str | None) -> dict[str, Any]:
     """The ``audio`` section from ``--settings`` JSON, validated, defaults filled."""
     from ..config import validate
 
-    try:
-        raw = json.loads(text) if text else {}
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--settings is not valid JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ValueError("--settings must be a JSON object")
+    raw = parse_settings(text)
     audio: dict[str, Any] = dict(raw.get("audio") or {})
     for key, value in raw.items():
         if not key.startswith("audio."):

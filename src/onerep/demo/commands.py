@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from ..util import setup_logging
+from ..util import parse_settings, setup_logging
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,12 +29,10 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``onerep demo-world``."""
     from .generator import generate
 
-    try:
-        settings = json.loads(args.settings)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--settings is not valid JSON: {exc}") from None
-    if not isinstance(settings, dict) or not isinstance(settings.get("demo"), dict):
-        raise ValueError('--settings must be a JSON object with a "demo" section, e.g. {"demo": {"seed": 1}}')
+    hint = ' with a "demo" section, e.g. {"demo": {"seed": 1}}'
+    settings = parse_settings(args.settings, hint=hint)
+    if not isinstance(settings.get("demo"), dict):
+        raise ValueError(f"--settings must be a JSON object{hint}")
     out = Path(args.out)
     if args.log and out.resolve() in Path(args.log).resolve().parents:
         raise ValueError(f"--log {args.log} must not be inside --out {out} (the folder is replaced)")

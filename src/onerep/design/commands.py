@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from onerep.util import atomic_path, setup_logging, write_text_atomic
+from onerep.util import atomic_path, parse_settings, setup_logging, write_text_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,12 +47,10 @@ def _config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         from onerep.config import load
 
         return load(args.configfile)
-    try:
-        cfg = json.loads(args.settings)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--settings is not valid JSON: {exc}") from None
-    if not isinstance(cfg, dict) or "design" not in cfg:
-        raise ValueError("--settings must be a JSON object with a 'design' section (and 'seed')")
+    hint = " with a 'design' section (and 'seed')"
+    cfg = parse_settings(args.settings, hint=hint)
+    if "design" not in cfg:
+        raise ValueError(f"--settings must be a JSON object{hint}")
     return cfg
 
 

@@ -52,10 +52,11 @@ def run(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
     from ..util import setup_logging
-    from .scores import evaluate_representation, parse_json_arg, setting, write_scores
+    from ..util import parse_settings
+    from .scores import evaluate_representation, setting, write_scores
 
     log = setup_logging(args.log)
-    settings = parse_json_arg(args.settings, "--settings")
+    settings = parse_settings(args.settings)
     if args.jobs:
         jobs = _parse_jobs(args.jobs)
     else:
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                              + ", ".join("--" + m.replace("_", "-") for m in missing))
         jobs = [{"task": args.task, "features": args.features, "splits": args.splits,
                  "labels": args.labels, "interactions": args.interactions,
-                 "meta": parse_json_arg(args.run_meta, "--run-meta"), "output": args.output}]
+                 "meta": parse_settings(args.run_meta, "--run-meta"), "output": args.output}]
     if (setting(settings, "evaluate.mlp", {}) or {}).get("backend") == "torch":
         import torch
 
@@ -88,15 +89,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _parse_jobs(text: str) -> list[dict]:
     """The ``--jobs`` list, checked for the keys every evaluation needs."""
-    import json
-    from pathlib import Path
+    from ..util import load_json_arg
 
-    if text.startswith("@"):
-        text = Path(text[1:]).read_text()
-    try:
-        jobs = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--jobs: not valid JSON ({exc})") from None
+    jobs = load_json_arg(text, "--jobs")
     if not isinstance(jobs, list) or not jobs:
         raise ValueError("--jobs: expected a non-empty JSON list of evaluations")
     for i, job in enumerate(jobs):

@@ -7,7 +7,6 @@ without features were left out), so the analysis needs no other file.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -171,20 +170,6 @@ def read_scores(paths: Iterable[str | Path]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     return pd.concat(frames, ignore_index=True)
-
-
-def parse_json_arg(text: str, what: str) -> dict[str, Any]:
-    """A JSON object given on the command line (or ``@file``), with a clear error."""
-    if text.startswith("@"):
-        text = Path(text[1:]).read_text()
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{what}: not valid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"{what}: expected a JSON object, got {type(value).__name__}")
-    return value
-
 
 
 def baseline_comparison(scores: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -37,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import __version__
-from ..util import atomic_path, derive_seed, progress
+from ..util import atomic_path, derive_seed, parse_settings, progress
 from .checkpoint import (
     fingerprint,
     load_checkpoint,
@@ -132,13 +131,7 @@ class TrainSettings:
         for name, value in (("--settings", text), ("--runtime", runtime)):
             if not value:
                 continue
-            try:
-                data = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{name} is not valid JSON: {exc}") from None
-            if not isinstance(data, dict):
-                raise ValueError(f"{name} must be a JSON object")
-            merged.update(cls._flatten(data))
+            merged.update(cls._flatten(parse_settings(value, name)))
         return cls.from_mapping(merged)
 
     def check(self) -> None:
