@@ -14,6 +14,33 @@ VENV_BIN = Path(sys.executable).parent
 os.environ.setdefault("ONEREP_NO_PROGRESS", "1")
 
 
+def rules_snakefile(*rule_files: str, between: dict[str, str] | None = None) -> str:
+    """A Snakefile that validates the config like the real one, defines ``rule all`` over
+    ``FINAL_TARGETS`` and includes only ``workflow/rules/<name>.smk`` for each name
+    (``common`` first). ``between`` maps a rule file to code placed before its include."""
+    between = between or {}
+    lines = [
+        "import sys",
+        "from onerep.config import ConfigError, validate",
+        "try:",
+        "    _validated = validate(config)",
+        "except ConfigError as _exc:",
+        '    sys.stderr.write(f"onerep: {_exc}\\n")',
+        "    sys.exit(1)",
+        "config.clear()",
+        "config.update(_validated)",
+        "FINAL_TARGETS = []",
+        "rule all:",
+        "    input: lambda wildcards: FINAL_TARGETS",
+        "    default_target: True",
+    ]
+    for name in ("common", *rule_files):
+        if name in between:
+            lines.append(between[name])
+        lines.append(f'include: "{REPO}/workflow/rules/{name}.smk"')
+    return "\n".join(lines) + "\n"
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     """The repository root."""

@@ -13,25 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import rules_snakefile
 from onerep.audio.store import MelStore
 from onerep.audio.synth import write_clip
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
-
-SNAKEFILE = """
-import sys
-from onerep.config import ConfigError, validate
-try:
-    _validated = validate(config)
-except ConfigError as _exc:
-    sys.stderr.write(f"onerep: {{_exc}}\\n")
-    sys.exit(1)
-config.clear()
-config.update(_validated)
-FINAL_TARGETS: list[str] = []
-include: "{repo}/workflow/rules/common.smk"
-include: "{repo}/workflow/rules/audio.smk"
-"""
 
 CONFIG = """
 study: audio_test
@@ -77,7 +63,7 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_part(tmp_path: Pat
     target_manifest = tmp_path / "results" / "targets" / "extra" / "manifest.tsv"
     target_manifest.parent.mkdir(parents=True)
     target_manifest.write_text("track_id\tlocation\tmd5\nx0\t../../../audio/x0.flac\t\nx1\t../../../audio/x1.flac\t\n")
-    (tmp_path / "Snakefile").write_text(SNAKEFILE.format(repo=repo))
+    (tmp_path / "Snakefile").write_text(rules_snakefile("audio"))
     (tmp_path / "config.yaml").write_text(CONFIG.format(extra=""))
 
     _snakemake(tmp_path, env_with_venv)

@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from conftest import rules_snakefile
 from onerep.cli import main
 from onerep.features import load_features, pooled_features, window_starts
 from onerep.features.baselines import mfcc_vector, rand_network, rand_seed, user_features
@@ -413,13 +414,7 @@ def test_rule_files_plan_every_representation(tmp_path: Path, repo: Path,
     import subprocess
 
     (tmp_path / "Snakefile").write_text(
-        "from onerep.config import validate\n"
-        "_v = validate(config)\nconfig.clear()\nconfig.update(_v)\nFINAL_TARGETS = []\n"
-        "rule all:\n    input: lambda wildcards: FINAL_TARGETS\n    default_target: True\n"
-        f"include: '{repo}/workflow/rules/common.smk'\n"
-        f"include: '{repo}/workflow/rules/targets.smk'\n"
-        "RUN_IDS = ['run-a', 'run-b']\n"
-        f"include: '{repo}/workflow/rules/extract.smk'\n")
+        rules_snakefile("targets", "extract", between={"extract": "RUN_IDS = ['run-a', 'run-b']"}))
     (tmp_path / "config.yaml").write_text(json.dumps({
         "results": "results", "design": {"sources": ["self", "tag"], "strategies": ["ssr", "mscr2"]},
         "sources": {"names": ["self", "tag"]},

@@ -10,31 +10,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import rules_snakefile
 
 CORPUS_FILES = {
     "manifest": "manifest.tsv", "track_metadata": "track_metadata.db", "lastfm_tags": "lastfm_tags.db",
     "taste_triplets": "train_triplets.txt", "musixmatch": "mxm_dataset_train.txt", "tempo": "tempo.tsv",
     "cdr_genres": "cdr_genres.tsv",
 }
-
-SNAKEFILE = """
-import sys
-from onerep.config import ConfigError, validate
-try:
-    _validated = validate(config)
-except ConfigError as _exc:
-    sys.stderr.write(f"onerep: {{_exc}}\\n")
-    sys.exit(1)
-config.clear()
-config.update(_validated)
-FINAL_TARGETS = []
-rule all:
-    input: lambda wildcards: FINAL_TARGETS
-    default_target: True
-include: "{repo}/workflow/rules/common.smk"
-include: "{repo}/workflow/rules/sources.smk"
-"""
-
 
 def setup(tmp: Path, repo: Path, names: list[str], drop: str | None = None) -> Path:
     """A study folder with placeholder corpus files and a Snakefile of the sources rules."""
@@ -52,7 +34,7 @@ def setup(tmp: Path, repo: Path, names: list[str], drop: str | None = None) -> P
     (tmp / "results/mel").mkdir(parents=True)
     (tmp / "results/mel/corpus.h5").write_text("placeholder\n")
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
-    (tmp / "Snakefile").write_text(SNAKEFILE.format(repo=repo))
+    (tmp / "Snakefile").write_text(rules_snakefile("sources"))
     return tmp
 
 
