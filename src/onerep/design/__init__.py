@@ -12,6 +12,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "greedy": ("MULTI_SOURCE", "STRATEGIES", "GreedyState", "count_candidates", "enumerate_candidates", "greedy_order",),
-        "runs": ("COLUMNS", "Design", "DesignSpec", "build_design", "design_spec", "run_id", "runs_table",),
+        "runs": ("COLUMNS", "Design", "DesignSpec", "build_design", "design_spec", "run_id", "run_seed", "runs_table",),
     },
 )

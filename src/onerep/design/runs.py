@@ -8,8 +8,10 @@ multi-source strategies with 2 <= n <= m-1 sources (paper 352 of 1,230; see
 
 Run ids are readable and stable, built from the content only:
 ``<strategy>_<sorted sources joined by '-'>_r<replicate>`` (e.g. ``ssr_tag_r1``,
-``mscr2_bpm-self-tag_r1``); the run's seed is ``derive_seed(run_id)``, so the same run
-has the same id and seed in every study. Phase-3 runs are distinct (strategy, source
+``mscr2_bpm-self-tag_r1``); the run's seed is ``derive_seed(study seed, "run", run_id)``
+(the study seed is the config's master ``seed``), so the same run has the same id and
+seed in every study with the same master seed, and a new master seed gives every run,
+repeated ones included, a new seed and hence a new network. Phase-3 runs are distinct (strategy, source
 set) combinations with replicate 1 (they cannot equal a phase-2 run since n < m).
 """
 
@@ -42,7 +44,8 @@ class DesignSpec:
 
     ``sources`` keep the config's order (used in the ``sources`` column);
     ``strategies`` are the study's strategies in canonical order; ``seed`` is the design
-    seed driving the random choices of phase 3.
+    seed driving the random choices of phase 3; ``study_seed`` is the config's master seed,
+    from which every run's own seed is derived.
     """
 
     sources: tuple[str, ...]
@@ -51,6 +54,7 @@ class DesignSpec:
     replicates_all: int
     budget: int
     seed: int
+    study_seed: int
 
     @property
     def multi_source(self) -> tuple[str, ...]:
@@ -94,17 +98,15 @@ def design_spec(config: Mapping[str, Any], budget: int | None = None, seed: int 
         if unknown:
             raise ValueError(f"key 'design.sources': {unknown} are not among 'sources.names' {list(names)}")
     strategies = tuple(s for s in STRATEGIES if s in set(design["strategies"]))
+    if "seed" not in config:
+        raise ValueError("key 'seed': the config has no master seed to derive the run seeds from")
+    study_seed = int(config["seed"])
     if seed is None:
-        if own_seed is not None:
-            seed = int(own_seed)
-        else:
-            if "seed" not in config:
-                raise ValueError("key 'seed': the config has no master seed to derive the design seed from")
-            seed = derive_seed(int(config["seed"]), "design")
+        seed = int(own_seed) if own_seed is not None else derive_seed(study_seed, "design")
     spec = DesignSpec(sources=sources, strategies=strategies,
                       replicates_single=int(design["replicates_single"]),
                       replicates_all=int(design["replicates_all"]),
-                      budget=int(design["budget"]), seed=int(seed))
+                      budget=int(design["budget"]), seed=int(seed), study_seed=study_seed)
     _check(spec)
     return spec
 
@@ -155,11 +157,17 @@ class Design:
     greedy: GreedyResult | None
 
 
+def run_seed(study_seed: int, rid: str) -> int:
+    """The seed of run ``rid`` in a study with master seed ``study_seed``."""
+    return derive_seed(int(study_seed), "run", rid)
+
+
 def _row(spec: DesignSpec, phase: int, strategy: str, members: tuple[str, ...], replicate: int) -> dict[str, Any]:
     rid = run_id(strategy, members, replicate)
     ordered = [s for s in spec.sources if s in set(members)]
     return {"run_id": rid, "phase": phase, "strategy": strategy, "sources": ",".join(ordered),
-            "n": len(ordered), "replicate": replicate, "seed": derive_seed(rid)}
+            "n": len(ordered), "replicate": replicate,
+            "seed": run_seed(spec.study_seed, rid)}
 
 
 def build_design(spec: DesignSpec, show_progress: bool = False) -> Design:
@@ -205,7 +213,7 @@ def runs_table(config: Mapping[str, Any]) -> pd.DataFrame:
     """The study's run table: run_id, phase, strategy, sources, n, replicate, seed.
 
     A pure function of ``config["design"]`` and ``config["seed"]`` (design seed
-    ``derive_seed(seed, "design")``); ``sources`` are comma-separated in the order of
+    ``derive_seed(seed, "design")``, run seeds :func:`run_seed`); ``sources`` are comma-separated in the order of
     ``design.sources``. Cached within the process; the caller gets a copy.
     """
     spec = design_spec(config)
