@@ -312,6 +312,51 @@ def test_one_step_lowers_the_loss_on_a_fixed_batch(corpus, strategy):
         assert after < before, (strategy, source, before, after)
 
 
+def _kl_reference(logits: np.ndarray, target: np.ndarray) -> float:
+    """KL(target || softmax(logits)) summed over outputs, averaged over the batch (numpy)."""
+    z = logits.astype(np.float64)
+    logq = z - z.max(axis=1, keepdims=True)
+    logq -= np.log(np.exp(logq).sum(axis=1, keepdims=True))
+    p = target.astype(np.float64)
+    terms = np.where(p > 0, p * (np.log(np.where(p > 0, p, 1.0)) - logq), 0.0)
+    return float(terms.sum(axis=1).mean())
+
+
+@pytest.fixture(scope="module")
+def corpus50(tmp_path_factory):
+    """A corpus whose labelled sources have the paper's k = 50 outputs."""
+    return write_synthetic_corpus(tmp_path_factory.mktemp("corpus50"), n_tracks=24, frames=230,
+                                  n_mels=32, sources=["self", "tag"], k=50, seed=8)
+
+
+def test_loss_is_the_per_sample_kl_sum_averaged_over_the_batch(corpus50):
+    """SPEC 5: 'batchmean', not the mean over all elements. The authors' element mean
+    divides a 50-output loss by 50 but the 2-output self loss by 2, weighting self 25x;
+    the step's loss and the validation loss must both equal the per-sample sum."""
+    tr = _trainer(corpus50, "mscr2", ["self", "tag"], batch=8)
+    assert tr.data.k == 50
+    for source, outputs in (("tag", 50), ("self", 2)):
+        x, y = tr.batch(source)
+        assert y.shape[1] == outputs
+        torch.manual_seed(3)  # the same dropout masks in both forward passes
+        with torch.no_grad():
+            logits = tr.net(x, source).float().numpy()
+        expected = _kl_reference(logits, y.numpy())
+        assert float(kl_batchmean(torch.from_numpy(logits), y)) == pytest.approx(expected, rel=1e-5)
+        torch.manual_seed(3)
+        got = float(tr.step(source, x, y))
+        assert got == pytest.approx(expected, rel=1e-4), (source, got, expected)
+        # an element mean would be smaller by the number of outputs
+        assert got > 1.5 * expected / outputs
+    # validation: the same reduction over the whole validation split (eval mode)
+    tr.net.eval()
+    x = tr.data.bank.crops(tr.valid_starts, tr.crop, torch.float32, channels_last=True)
+    with torch.no_grad():
+        logits = tr.net(x, "tag").float().numpy()
+    expected = _kl_reference(logits, tr.data.z_valid["tag"].numpy())
+    assert tr.validate()["tag"] == pytest.approx(expected, rel=1e-4)
+
+
 def test_unused_branches_do_not_move(corpus):
     tr = _trainer(corpus, "mscr4", ["self", "bpm", "tag"], batch=8)
     before = {k: v.clone() for k, v in tr.net.state_dict().items()}
