@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-import types
+from collections.abc import Callable
 from pathlib import Path
 
 import h5py
@@ -16,10 +16,11 @@ import torch
 
 from conftest import rules_snakefile
 from onerep.cli import main
-from onerep.features import load_features, pooled_features, window_starts
+from onerep.features import load_features, pooled_features, window_starts, write_features
 from onerep.features.baselines import mfcc_vector, rand_network, rand_seed, user_features
-from onerep.features.extract import mel_function
+from onerep.features.extract import WINDOWING, mel_function
 from onerep.features.pool import clip_windows, pool
+from onerep.models import build_network, save_model
 
 torch.set_num_threads(1)
 N_MELS = 16
@@ -37,7 +38,7 @@ class MeanNet(torch.nn.Module):
 
 
 class ConvNet(torch.nn.Module):
-    """Small stand-in with BatchNorm and Dropout: only eval mode makes it deterministic."""
+    """Small network with BatchNorm and Dropout: only eval mode makes it deterministic."""
 
     def __init__(self, seed: int = 0, width: int = 4) -> None:
         super().__init__()
@@ -81,16 +82,59 @@ def _embed_mean(x: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- windows and pooling
 
+def _covered(n_frames: int, crop: int = 216) -> np.ndarray:
+    """How many windows cover each frame of a clip of ``n_frames`` frames."""
+    counts = np.zeros(n_frames, dtype=np.int64)
+    for s in window_starts(n_frames, crop):
+        counts[s:s + crop] += 1
+    return counts
+
+
 def test_window_starts() -> None:
     assert window_starts(216).tolist() == [0]
-    assert window_starts(431).tolist() == [0]          # the partial second window is dropped
-    assert window_starts(432).tolist() == [0, 216]
-    assert window_starts(1292).tolist() == [0, 216, 432, 648, 864]  # 1296 > 1292
-    assert len(window_starts(2585)) == 11   # a 30 s clip at 22,050 Hz, hop 256
+    assert window_starts(217).tolist() == [0, 1]        # one frame more: a second window
+    assert window_starts(431).tolist() == [0, 215]      # the last window ends at the last frame
+    assert window_starts(432).tolist() == [0, 216]      # a multiple of crop: non-overlapping
+    assert window_starts(1296).tolist() == [0, 216, 432, 648, 864, 1080]
+    assert window_starts(1292).tolist() == [0, 215, 430, 646, 861, 1076]
     assert window_starts(100).tolist() == [0]           # short: tiled to one window
-    assert window_starts(10, crop=4).tolist() == [0, 4]
+    assert window_starts(10, crop=4).tolist() == [0, 3, 6]
     with pytest.raises(ValueError):
         window_starts(0)
+
+
+def test_window_starts_of_an_irmas_clip_cover_every_frame() -> None:
+    # a 3 s IRMAS clip at 22,050 Hz, hop 256: 259 frames
+    starts = window_starts(259)
+    assert starts.tolist() == [0, 43]
+    assert (_covered(259) >= 1).all()
+    w = clip_windows(_ramp(259))
+    assert w.shape == (2, 2, 216, N_MELS)
+    assert w[0, 0, :, 0].tolist() == list(range(216))
+    assert w[1, 1, :, 5].tolist() == list(range(43, 259))  # overlapping windows, gathered
+
+
+def test_window_starts_of_a_30s_clip() -> None:
+    starts = window_starts(2584)  # 30 s at 22,050 Hz, hop 256
+    assert len(starts) == 12 and starts[0] == 0 and starts[-1] == 2584 - 216
+    assert (np.diff(starts) <= 216).all() and (_covered(2584) >= 1).all()
+    assert len(clip_windows(_ramp(2584))) == 12
+
+
+@pytest.mark.parametrize("n_frames", [217, 259, 300, 431, 433, 500, 1000, 2584, 2585, 3000])
+def test_every_longer_clip_gets_at_least_two_windows_covering_it(n_frames: int) -> None:
+    starts = window_starts(n_frames)
+    assert len(starts) == -(-n_frames // 216) >= 2
+    assert starts[0] == 0 and starts[-1] + 216 == n_frames
+    assert (_covered(n_frames) >= 1).all() and (np.diff(starts) > 0).all()
+
+
+def test_irmas_clip_std_half_is_not_zero() -> None:
+    feats, n = pooled_features([_ramp(259)], _embed_mean, mean=ZERO, std=ONE)
+    assert n.tolist() == [2]
+    np.testing.assert_allclose(feats[0, :2], [(107.5 + 150.5) / 2, 43 / 2])
+    np.testing.assert_allclose(feats[0, 2:], [21.5, 21.5])
+    assert (feats[0, 2:] > 0).all()
 
 
 def test_short_clip_is_tiled_by_repetition_not_zeros() -> None:
@@ -101,14 +145,15 @@ def test_short_clip_is_tiled_by_repetition_not_zeros() -> None:
     assert w.min() == 0 and (w[0, :, 100:] > 0).any()  # no zero padding after frame 100
 
 
-def test_pooled_mean_and_population_std_drop_the_partial_window() -> None:
-    # 500 frames: windows [0, 216) and [216, 432); frames 432..499 dropped.
+def test_pooled_mean_and_population_std_over_real_windows_only() -> None:
+    # 500 frames: windows [0, 216), [142, 358) and [284, 500); every frame is used.
     feats, n = pooled_features([_ramp(500)], _embed_mean, mean=ZERO, std=ONE)
-    assert n.tolist() == [2]
-    window_means = np.array([107.5, 323.5])
+    assert n.tolist() == [3]
+    window_means = np.array([107.5, 249.5, 391.5])
     assert feats.shape == (1, 4)
-    np.testing.assert_allclose(feats[0, :2], [window_means.mean(), np.mean([0, 216])])
-    np.testing.assert_allclose(feats[0, 2:], [window_means.std(ddof=0), 108.0])
+    np.testing.assert_allclose(feats[0, :2], [window_means.mean(), np.mean([0, 142, 284])])
+    np.testing.assert_allclose(feats[0, 2:], [window_means.std(ddof=0),
+                                              np.std([0, 142, 284], ddof=0)], rtol=1e-6)
     # The zero-padded version of the original code would give a third window:
     padded_mean = (107.5 + 323.5 + np.arange(432, 500).sum() / 216) / 3
     assert abs(feats[0, 0] - padded_mean) > 20
@@ -151,7 +196,7 @@ def test_batches_never_exceed_batch_size_and_do_not_change_results() -> None:
             return net.embed(torch.from_numpy(x)).numpy()
 
     a, na = pooled_features(clips, embed, mean=ZERO, std=ONE, batch_size=3)
-    assert max(sizes) <= 3 and sum(sizes) == sum(na) == 1 + 4 + 1 + 13 + 2
+    assert max(sizes) <= 3 and sum(sizes) == sum(na) == 1 + 5 + 1 + 14 + 3
     b, _ = pooled_features(clips, embed, mean=ZERO, std=ONE, batch_size=64)
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert a.shape == (5, 6)
@@ -205,18 +250,20 @@ def test_rand_network_is_seeded_and_in_eval_mode() -> None:
 
     def build(strategy, sources, k=50, width=1.0):
         calls.append((strategy, list(sources), k, width))
-        return ConvNet(seed=int(torch.randint(0, 10**6, (1,))))
+        return build_network(strategy, sources, k=k, width=width)
 
-    a = rand_network("mscr2", ["self", "tag"], k=8, width=0.5, seed=rand_seed(7, "mscr2"),
+    a = rand_network("mscr2", ["self", "tag"], k=8, width=0.125, seed=rand_seed(7, "mscr2"),
                      build=build)
-    b = rand_network("mscr2", ["self", "tag"], k=8, width=0.5, seed=rand_seed(7, "mscr2"),
+    b = rand_network("mscr2", ["self", "tag"], k=8, width=0.125, seed=rand_seed(7, "mscr2"),
                      build=build)
-    c = rand_network("ssr", ["self", "tag"], k=8, width=0.5, seed=rand_seed(7, "ssr"),
+    c = rand_network("ssr", ["self", "tag"], k=8, width=0.125, seed=rand_seed(7, "ssr"),
                      build=build)
     assert not a.training
-    assert torch.equal(a.conv.weight, b.conv.weight)
-    assert not torch.equal(a.conv.weight, c.conv.weight)
-    assert calls[2] == ("ssr", ["self"], 8, 0.5) and calls[0] == ("mscr2", ["self", "tag"], 8, 0.5)
+    first = "trunk.conv1.conv.weight"
+    assert torch.equal(a.state_dict()[first], b.state_dict()[first])
+    assert not torch.equal(a.state_dict()[first], c.state_dict()[first])
+    assert calls[2] == ("ssr", ["self"], 8, 0.125)
+    assert calls[0] == ("mscr2", ["self", "tag"], 8, 0.125)
 
 
 def test_user_features_reordered_and_checked(tmp_path: Path) -> None:
@@ -234,23 +281,29 @@ def test_user_features_reordered_and_checked(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- commands
 
+# The real network pools the frequency axis five times: it needs at least 32 mel bands.
+MODEL_MELS = 32
+
+
 @pytest.fixture
-def fake_models(monkeypatch: pytest.MonkeyPatch) -> dict:
-    """A stand-in ``onerep.models`` (load_model, build_network) around ConvNet."""
-    scaler_mean = np.full(N_MELS, -30.0, np.float32)
-    scaler_std = np.full(N_MELS, 15.0, np.float32)
-    meta = {"scaler_mean": scaler_mean, "scaler_std": scaler_std, "strategy": "ssr",
-            "sources": ["tag"], "run_id": "run-1", "seed": 11,
-            "representation": [("tag", 0, 3)],
+def model_file(tmp_path: Path) -> tuple[Path, torch.nn.Module, dict]:
+    """A small SS-R network saved by the package as a model file: (path, net, meta)."""
+    net = build_network("ssr", ["tag"], k=8, width=0.125, seed=3)
+    meta = {"scaler_mean": np.full(MODEL_MELS, -30.0, np.float32),
+            "scaler_std": np.full(MODEL_MELS, 15.0, np.float32), "run_id": "run-1", "seed": 11,
             "mel_params": {"sample_rate": 8000, "n_fft": 512, "hop_length": 128,
-                           "n_mels": N_MELS, "fmin": 0.0, "fmax": None, "top_db": 80.0,
+                           "n_mels": MODEL_MELS, "fmin": 0.0, "fmax": None, "top_db": 80.0,
                            "crop_frames": 216}}
-    mod = types.ModuleType("onerep.models")
-    mod.load_model = lambda path: (ConvNet(seed=3), meta)  # type: ignore[attr-defined]
-    mod.build_network = (lambda strategy, sources, k=50, width=1.0:  # type: ignore[attr-defined]
-                         ConvNet(seed=int(torch.randint(0, 10**6, (1,)))))
-    monkeypatch.setitem(sys.modules, "onerep.models", mod)
-    return meta
+    path = tmp_path / "model.pt"
+    save_model(path, net, meta)
+    return path, net.eval(), meta
+
+
+def _embed_with(net: torch.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+    """numpy windows -> features of ``net`` (eval mode, as extraction runs it)."""
+    def embed(x: np.ndarray) -> np.ndarray:
+        return net.embed(torch.from_numpy(x)).numpy()
+    return embed
 
 
 def _sine(path: Path, seconds: float, sr: int = 8000, channels: int = 1) -> None:
@@ -260,82 +313,83 @@ def _sine(path: Path, seconds: float, sr: int = 8000, channels: int = 1) -> None
     sf.write(path, np.stack([y] * channels, axis=1) if channels > 1 else y, sr)
 
 
-def test_user_extracts_a_folder_of_audio(tmp_path: Path, fake_models: dict,
+def test_user_extracts_a_folder_of_audio(tmp_path: Path, model_file: tuple,
                                          capsys: pytest.CaptureFixture[str]) -> None:
+    model, net, meta = model_file
     audio = tmp_path / "music"
-    _sine(audio / "a.wav", 10.5)                    # 657 frames: 3 windows (partial dropped)
+    _sine(audio / "a.wav", 10.5)                    # 657 frames: 4 windows covering them
     _sine(audio / "sub" / "b.flac", 2.0, channels=2)  # 126 frames: tiled to one window
-    _sine(audio / "c.wav", 3.6)                     # 226 frames: 1 window
+    _sine(audio / "c.wav", 3.6)                     # 226 frames: 2 windows (0 and 10)
     (audio / "broken.wav").write_bytes(b"RIFF not really a wav file")
     (audio / "notes.txt").write_text("not audio")
-    model = tmp_path / "model.pt"
-    model.write_bytes(b"stand-in")
     out = tmp_path / "feats.h5"
     assert main(["extract", str(model), str(audio), "-o", str(out), "--batch-size", "2"]) == 0
     err = capsys.readouterr().err
     assert "unreadable: broken.wav" in err
     ids, feats, attrs = load_features(out)
+    d = net.embedding_size
     assert ids == ["a.wav", "c.wav", "sub/b.flac"]
-    assert feats.shape == (3, 6) and feats.dtype == np.float32
+    assert feats.shape == (3, 2 * d) and feats.dtype == np.float32
     with h5py.File(out) as h5:
-        assert h5["n_windows"][:].tolist() == [3, 1, 1]
+        assert h5["n_windows"][:].tolist() == [4, 2, 1]
     assert len(attrs["unreadable"]) == 1 and attrs["unreadable"][0].startswith("broken.wav: ")
-    assert attrs["files"] == 4
-    np.testing.assert_array_equal(feats[1:, 3:], 0.0)  # one window: std 0
+    assert attrs["files"] == 4 and attrs["rep"] == "run-1" and attrs["seed"] == 11
+    assert attrs["windowing"] == WINDOWING == "even-cover"
+    np.testing.assert_array_equal(feats[2, d:], 0.0)  # one window: std 0
     # the same numbers as the pooling of the model's mel frames of each file
-    net = ConvNet(seed=3)
-    net.eval()
-    compute = mel_function(fake_models["mel_params"])
-
-    def embed(x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return net.embed(torch.from_numpy(x)).numpy()
-
-    ref, _ = pooled_features([compute(audio / i) for i in ids], embed,
-                             mean=fake_models["scaler_mean"], std=fake_models["scaler_std"])
+    compute = mel_function(meta["mel_params"])
+    ref, _ = pooled_features([compute(audio / i) for i in ids], _embed_with(net),
+                             mean=meta["scaler_mean"], std=meta["scaler_std"])
     np.testing.assert_allclose(feats, ref, rtol=1e-5, atol=1e-6)
     assert not np.allclose(feats[0], feats[1])
 
 
-def test_extract_empty_folder_is_an_error(tmp_path: Path, fake_models: dict,
+def test_extract_empty_folder_is_an_error(tmp_path: Path, model_file: tuple,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "empty").mkdir()
-    (tmp_path / "m.pt").write_bytes(b"x")
-    assert main(["extract", str(tmp_path / "m.pt"), str(tmp_path / "empty"), "-o",
+    assert main(["extract", str(model_file[0]), str(tmp_path / "empty"), "-o",
                  str(tmp_path / "o.h5")]) == 2
     assert "no audio files" in capsys.readouterr().err
 
 
-def _target_store(tmp_path: Path) -> Path:
+def _target_store(tmp_path: Path, n_mels: int = MODEL_MELS, name: str = "mel.h5") -> Path:
     rng = np.random.default_rng(5)
-    mels = {f"t{i}": rng.normal(-30, 15, size=(n, 2, N_MELS)).astype(np.float32)
+    mels = {f"t{i}": rng.normal(-30, 15, size=(n, 2, n_mels)).astype(np.float32)
             for i, n in enumerate([216, 650, 90, 1300])}
-    return _store(tmp_path / "mel.h5", mels, sample_rate=8000, n_fft=512, hop_length=128)
+    return _store(tmp_path / name, mels, sample_rate=8000, n_fft=512, hop_length=128)
 
 
-def test_workflow_commands_write_feature_files(tmp_path: Path, fake_models: dict) -> None:
+def test_workflow_commands_write_feature_files(tmp_path: Path, model_file: tuple) -> None:
+    model, net, _ = model_file
     mel = _target_store(tmp_path)
-    (tmp_path / "model.pt").write_bytes(b"x")
-    np.savez(tmp_path / "scaler.npz", mean=np.full(N_MELS, -30.0), std=np.full(N_MELS, 15.0))
+    np.savez(tmp_path / "scaler.npz", mean=np.full(MODEL_MELS, -30.0),
+             std=np.full(MODEL_MELS, 15.0))
     out = tmp_path / "features"
     s = json.dumps({"extract.batch_size": 4, "train.device": "cpu"})
-    assert main(["extract-features", "--model", str(tmp_path / "model.pt"), "--mel", str(mel),
+    assert main(["extract-features", "--model", str(model), "--mel", str(mel),
                  "--rep", "run-1", "--target", "gtzan", "--out", str(out / "run-1/gtzan.h5"),
                  "--settings", s]) == 0
     ids, feats, attrs = load_features(out / "run-1/gtzan.h5")
-    assert ids == ["t0", "t1", "t2", "t3"] and feats.shape == (4, 6)
+    assert ids == ["t0", "t1", "t2", "t3"] and feats.shape == (4, 2 * net.embedding_size)
     assert attrs["rep"] == "run-1" and attrs["target"] == "gtzan" and attrs["seed"] == 11
-    assert attrs["windows"] == 1 + 3 + 1 + 6
+    assert attrs["windows"] == 1 + 4 + 1 + 7
+    assert attrs["windowing"] == "even-cover" and attrs["crop_frames"] == 216
+    assert "even-cover" in attrs["pooling"]
 
     assert main(["baseline-mfcc", "--mel", str(mel), "--target", "gtzan",
                  "--out", str(out / "mfcc/gtzan.h5")]) == 0
     ids_m, feats_m, attrs_m = load_features(out / "mfcc/gtzan.h5")
+    assert ids_m == ids and feats_m.shape == (4, 120) and np.isfinite(feats_m).all()
+    assert attrs_m["n_mfcc"] == 20 and attrs_m["windowing"] == "all-frames"
     # 16 mel bands give 16 cepstral coefficients (120 values need n_mels >= 20)
-    assert ids_m == ids and feats_m.shape == (4, 6 * 16) and np.isfinite(feats_m).all()
-    assert attrs_m["n_mfcc"] == 16
+    mel16 = _target_store(tmp_path, n_mels=16, name="mel16.h5")
+    assert main(["baseline-mfcc", "--mel", str(mel16), "--target", "gtzan",
+                 "--out", str(out / "mfcc/gtzan16.h5")]) == 0
+    _, feats_16, attrs_16 = load_features(out / "mfcc/gtzan16.h5")
+    assert feats_16.shape == (4, 6 * 16) and attrs_16["n_mfcc"] == 16
 
     rs = json.dumps({"seed": 7, "design.sources": ["self", "tag"], "sources.k": 8,
-                     "train.width": 0.25, "extract.batch_size": 8, "train.device": "cpu"})
+                     "train.width": 0.125, "extract.batch_size": 8, "train.device": "cpu"})
     paths = []
     for i in range(2):
         paths.append(out / f"rand-mscr2/gtzan{i}.h5")
@@ -356,35 +410,104 @@ def test_workflow_commands_write_feature_files(tmp_path: Path, fake_models: dict
                  "--target", "gtzan", "--out", str(out / "user-vggish/gtzan.h5")]) == 0
     ids_u, feats_u, attrs_u = load_features(out / "user-vggish/gtzan.h5")
     assert ids_u == ids and feats_u[:, 0].tolist() == [6, 4, 2, 0]
-    assert attrs_u["rep"] == "user-vggish"
+    assert attrs_u["rep"] == "user-vggish" and attrs_u["windowing"] == "unknown"
 
 
-def test_mel_parameter_mismatch_is_refused(tmp_path: Path, fake_models: dict,
+def test_mel_parameter_mismatch_is_refused(tmp_path: Path, model_file: tuple,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     rng = np.random.default_rng(0)
-    mel = _store(tmp_path / "mel.h5", {"x": rng.normal(size=(300, 2, N_MELS))},
+    mel = _store(tmp_path / "mel.h5", {"x": rng.normal(size=(300, 2, MODEL_MELS))},
                  sample_rate=22050, n_fft=512, hop_length=128)
-    (tmp_path / "model.pt").write_bytes(b"x")
-    assert main(["extract-features", "--model", str(tmp_path / "model.pt"), "--mel", str(mel),
+    assert main(["extract-features", "--model", str(model_file[0]), "--mel", str(mel),
                  "--rep", "r", "--target", "g", "--out", str(tmp_path / "o.h5")]) == 2
     assert "sample_rate: model 8000 vs store 22050" in capsys.readouterr().err
     assert not (tmp_path / "o.h5").exists()
 
 
+def test_feature_file_records_the_windowing_rule(tmp_path: Path) -> None:
+    from onerep.features.extract import POOLING
+
+    write_features(tmp_path / "f.h5", ["a", "b"], np.zeros((2, 4)), np.array([2, 1]),
+                   {"rep": "r", "target": "t"})
+    _, _, attrs = load_features(tmp_path / "f.h5")
+    assert attrs["windowing"] == "even-cover" and attrs["crop_frames"] == 216
+    assert attrs["pooling"] == POOLING and "dropped" not in POOLING
+    assert attrs["windows"] == 3
+
+
+# ---------------------------------------------------------------- no silent stand-ins
+
+def _blocked(monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    """Make ``import module`` fail as it does when the module is missing."""
+    monkeypatch.setitem(sys.modules, module, None)
+
+
+def test_mel_function_needs_the_audio_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    _blocked(monkeypatch, "onerep.audio.mel")
+    with pytest.raises(ImportError):
+        mel_function({"sample_rate": 8000, "n_mels": MODEL_MELS})
+
+
+def test_model_loading_needs_the_models_package(model_file: tuple,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from onerep.features.extract import load_model
+
+    _blocked(monkeypatch, "onerep.models")
+    with pytest.raises(ImportError):
+        load_model(model_file[0])
+
+
+def test_rand_baseline_needs_the_models_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    _blocked(monkeypatch, "onerep.models")
+    with pytest.raises(ImportError):
+        rand_network("ssr", ["tag"], k=4, width=0.125, seed=1)
+
+
+def test_scaler_loading_needs_the_audio_package(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from onerep.features.baselines import load_scaler_file
+
+    np.savez(tmp_path / "scaler.npz", mean=np.zeros(4), std=np.ones(4))
+    _blocked(monkeypatch, "onerep.audio.scaler")
+    with pytest.raises(ImportError):
+        load_scaler_file(tmp_path / "scaler.npz")
+
+
+def test_mel_store_reader_is_the_audio_stage_one(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from onerep.audio.store import MelStore
+    from onerep.features.melstore import mel_track_ids, open_mel_store
+
+    path = _store(tmp_path / "mel.h5", {"a": _ramp(20), "b": _ramp(5)})
+    store = open_mel_store(path)
+    assert isinstance(store, MelStore) and len(store) == 2
+    np.testing.assert_array_equal(store.get(1), _ramp(5))
+    store.close()
+    assert mel_track_ids(path) == ["a", "b"]
+    with pytest.raises(FileNotFoundError, match="missing.h5"):
+        open_mel_store(tmp_path / "missing.h5")
+    # without onerep.audio.store there is no mel-store reader at all
+    _blocked(monkeypatch, "onerep.audio.store")
+    monkeypatch.delitem(sys.modules, "onerep.features.melstore")
+    with pytest.raises(ImportError):
+        importlib.import_module("onerep.features.melstore").open_mel_store(path)
+
+
 def test_real_network_extract_and_rand(tmp_path: Path) -> None:
-    """With the models package: a saved model on a folder, and the Rand baseline."""
-    models = pytest.importorskip("onerep.models")
-    net = models.build_network("mscr2", ["self", "tag"], k=8, width=0.125)
+    """A saved model on a folder, and the Rand baseline."""
+    net = build_network("mscr2", ["self", "tag"], k=8, width=0.125)
     meta = {"scaler_mean": np.full(128, -40.0, np.float32),
             "scaler_std": np.full(128, 20.0, np.float32),
             "mel_params": {"sample_rate": 22050, "n_fft": 1024, "hop_length": 256, "n_mels": 128,
                            "fmin": 0.0, "fmax": 11025.0, "top_db": 80.0, "crop_frames": 216},
             "crop_frames": 216, "run_id": "p2-mscr2-r0", "seed": 3}
-    models.save_model(tmp_path / "model.pt", net, meta)
+    save_model(tmp_path / "model.pt", net, meta)
     audio = tmp_path / "music"
     audio.mkdir()
     sr = 22050
-    t = np.arange(int(sr * 5.2)) / sr  # 449 frames: 2 windows
+    t = np.arange(int(sr * 5.2)) / sr  # 448 frames: 3 windows (0, 116, 232)
     sf.write(audio / "x.wav", 0.3 * np.sin(2 * np.pi * 440 * t * (1 + t / 5)), sr)
     out = tmp_path / "x.h5"
     assert main(["extract", str(tmp_path / "model.pt"), str(audio), "-o", str(out)]) == 0
@@ -395,7 +518,7 @@ def test_real_network_extract_and_rand(tmp_path: Path) -> None:
     mel = mel_function(meta["mel_params"])(audio / "x.wav")
     ref, n = pooled_features([mel], lambda x: net.embed(torch.from_numpy(x)).numpy(),
                              mean=meta["scaler_mean"], std=meta["scaler_std"])
-    assert n.tolist() == [2]
+    assert n.tolist() == [3] and window_starts(len(mel)).tolist() == [0, 116, 232]
     np.testing.assert_allclose(feats, ref, rtol=1e-4, atol=1e-5)
 
     a = rand_network("mscr2", ["self", "tag"], k=8, width=0.125, seed=rand_seed(1, "mscr2"))

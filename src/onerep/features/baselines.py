@@ -30,7 +30,7 @@ import numpy as np
 from onerep.util import derive_seed
 
 from .extract import store_clips
-from .melstore import MelReader
+from .melstore import MelStore
 from .pool import Embed, pool
 
 log = logging.getLogger("onerep.features")
@@ -60,7 +60,7 @@ def mfcc_vector(mel: np.ndarray, n_mfcc: int = N_MFCC) -> np.ndarray:
     return pool(np.concatenate([m, d1, d2]).T)
 
 
-def mfcc_store(store: MelReader) -> np.ndarray:
+def mfcc_store(store: MelStore) -> np.ndarray:
     """MFCC baseline of every track of a mel store (N, 120), in store order."""
     if len(store) == 0:
         raise ValueError("the mel store holds no track")
@@ -85,10 +85,7 @@ def rand_network(strategy: str, sources: Sequence[str], *, k: int, width: float,
     import torch
 
     if build is None:
-        try:
-            from onerep.models import build_network as build
-        except ImportError as exc:
-            raise ValueError(f"the Rand baseline needs the models package ({exc})") from None
+        from onerep.models import build_network as build
     torch.manual_seed(seed)
     net = build(strategy, rand_sources(strategy, sources), k=k, width=width)
     net.eval()
@@ -96,17 +93,9 @@ def rand_network(strategy: str, sources: Sequence[str], *, k: int, width: float,
 
 
 def load_scaler_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """The learning corpus's per-band scaler (mean, std)."""
-    try:
-        from onerep.audio.scaler import load_scaler
-    except ImportError:  # TODO(lead): stand-in until onerep.audio.scaler is merged
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: scaler not found") from None
-        with np.load(path) as z:
-            if "mean" not in z or "std" not in z:
-                raise ValueError(f"{path}: needs arrays 'mean' and 'std'") from None
-            return np.asarray(z["mean"], np.float32), np.asarray(z["std"], np.float32)
+    """The learning corpus's per-band scaler (mean, std), float32 (``onerep.audio.scaler``)."""
+    from onerep.audio.scaler import load_scaler
+
     mean, std = load_scaler(path)
     return np.asarray(mean, np.float32), np.asarray(std, np.float32)
 

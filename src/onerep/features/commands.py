@@ -83,6 +83,7 @@ def cmd_mfcc(args: argparse.Namespace) -> int:
         write_features(out, store.track_ids, feats, frames, {
                            "rep": "mfcc", "target": target, "source": "mfcc",
                            "n_mfcc": feats.shape[1] // 6, "crop_frames": 0,
+                           "windowing": "all-frames",
                            "pooling": "[means | stds] over frames (ddof=0) of [mfcc, delta, "
                                       "delta-delta]; channels combined by mean power",
                        })
@@ -131,7 +132,8 @@ def cmd_user(args: argparse.Namespace) -> int:
     feats, info = user_features(args.input, store.track_ids)
     write_features(args.out, store.track_ids, feats, np.zeros(len(feats), dtype=np.int64), {
         "rep": f"user-{args.name}", "target": args.target, "source": "user",
-        "crop_frames": 0, "pooling": "as supplied by the user", **info})
+        "crop_frames": 0, "windowing": "unknown", "pooling": "as supplied by the user",
+        **info})
     log.info("user-%s/%s: %d tracks, %d dims (%d extra ids dropped)", args.name, args.target,
              *feats.shape, info["extra_ids_dropped"])
     return 0
@@ -142,8 +144,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "extract", help="features of a folder of audio with a trained network",
         description="Compute one feature vector per audio file under AUDIO_DIR with a trained "
-                    "model: mel spectrogram with the model's parameters, non-overlapping 2.5 s "
-                    "windows, fc-features, [means | stds] over windows. Writes an HDF5 with "
+                    "model: mel spectrogram with the model's parameters, 2.5 s windows "
+                    "covering every frame (evenly spaced, the last ending at the clip's end), "
+                    "fc-features, [means | stds] over windows. Writes an HDF5 with "
                     "track_id (path relative to AUDIO_DIR) and features (float32 N x D). "
                     "Unreadable files are listed on stderr and in the attribute 'unreadable'.")
     p.add_argument("model", help="model.pt of a trained run")

@@ -3,8 +3,10 @@
 Feature files (HDF5): ``track_id`` (N,) UTF-8, ``features`` float32 (N, 2D) =
 [means | stds] over the clip's windows (see :mod:`onerep.features.pool`),
 ``n_windows`` int64 (N,); attributes ``rep``, ``target``, ``windows`` (total number
-of windows), ``crop_frames``, ``pooling``, ``seed`` (-1 where nothing is random) and
-what produced the file (run id, strategy, sources, representation layout).
+of windows), ``crop_frames``, ``windowing`` (the rule placing the windows, "even-cover",
+see :mod:`onerep.features.pool`), ``pooling`` (the same in words), ``seed`` (-1 where
+nothing is random) and what produced the file (run id, strategy, sources,
+representation layout).
 Inside the workflow the rows follow the order of the target's mel store, so every
 representation of a target lists the same tracks in the same order.
 """
@@ -24,14 +26,15 @@ from onerep import __version__
 from onerep.targets.common import AUDIO_EXTENSIONS
 from onerep.util import atomic_path, progress
 
-from .melstore import MelReader, open_mel_store
-from .pool import CROP_FRAMES, Embed, pooled_features
+from .melstore import MelStore, open_mel_store
+from .pool import CROP_FRAMES, WINDOWING, Embed, pooled_features
 
 log = logging.getLogger("onerep.features")
 
-POOLING = ("[means | stds] over non-overlapping windows of crop_frames frames; population std "
-           "(ddof=0); last partial window dropped; clips shorter than one window tiled by "
-           "repetition")
+POOLING = ("[means | stds] over windows of crop_frames frames; population std (ddof=0); "
+           "windowing even-cover: ceil(T / crop_frames) windows evenly spaced from frame 0 to "
+           "the last frame (starts = round(linspace(0, T - crop_frames, W))), every frame "
+           "covered, no padding; clips shorter than one window tiled by repetition")
 
 # Mel parameters that must agree between a model and the mel frames fed to it.
 MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "n_mels")
@@ -55,7 +58,8 @@ def write_features(path: str | Path, track_ids: Sequence[str], features: np.ndar
             h5.create_dataset("features", data=features)
             h5.create_dataset("n_windows", data=np.asarray(n_windows, dtype=np.int64))
             full = {"windows": int(np.sum(n_windows)), "crop_frames": CROP_FRAMES,
-                    "pooling": POOLING, "seed": -1, "onerep_version": __version__}
+                    "windowing": WINDOWING, "pooling": POOLING, "seed": -1,
+                    "onerep_version": __version__}
             full.update(attrs)
             for key, value in full.items():
                 if isinstance(value, (list, tuple)) and (not value or isinstance(value[0], str)):
@@ -127,12 +131,10 @@ def torch_embedder(net: Any, device: str = "cpu") -> Embed:
 
 def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
     """A trained network and its metadata (``onerep.models.load_model``)."""
+    from onerep.models import load_model as _load
+
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: model file not found")
-    try:
-        from onerep.models import load_model as _load
-    except ImportError as exc:
-        raise ValueError(f"cannot load {path}: the models package is missing ({exc})") from None
     return _load(path)
 
 
@@ -161,18 +163,18 @@ def _scaler(meta: dict[str, Any], where: str) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------ mel store
 
-def store_clips(store: MelReader, desc: str) -> Iterator[np.ndarray]:
+def store_clips(store: MelStore, desc: str) -> Iterator[np.ndarray]:
     """The mel frames of every track of a store, in store order (with a progress bar)."""
     for i in progress(range(len(store)), desc=desc, total=len(store)):
         yield np.asarray(store.get(i))
 
 
-def store_crop(store: MelReader) -> int:
+def store_crop(store: MelStore) -> int:
     """Window length of a store (its ``crop_frames`` attribute, default 216)."""
     return int(store.attrs.get("crop_frames", CROP_FRAMES))
 
 
-def extract_store(embed: Embed, store: MelReader, mean: np.ndarray, std: np.ndarray,
+def extract_store(embed: Embed, store: MelStore, mean: np.ndarray, std: np.ndarray,
                   batch_size: int, desc: str = "extract", crop: int | None = None,
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Pooled features of every track of a mel store: (features, windows per track).
@@ -223,48 +225,14 @@ def find_audio(audio_dir: str | Path) -> list[Path]:
                   key=lambda p: p.relative_to(root).as_posix())
 
 
-def _fallback_mel(path: Path, params: dict[str, Any]) -> np.ndarray:
-    """dB mel (T, 2, n_mels) with librosa, stereo kept (mono duplicated).
-
-    TODO(lead): stand-in for ``onerep.audio.mel.compute_mel``; used only while the audio
-    package is not installed.
-    """
-    import librosa
-    import soundfile as sf
-
-    y, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    if y.shape[0] == 0:
-        raise ValueError(f"{path}: no samples")
-    y = y.T
-    y = np.repeat(y, 2, axis=0) if y.shape[0] == 1 else y[:2]
-    target_sr = int(params.get("sample_rate", 22050))
-    if sr != target_sr:
-        y = librosa.resample(y, orig_sr=sr, target_sr=target_sr, res_type="soxr_hq")
-    chans = []
-    for ch in y:
-        s = librosa.feature.melspectrogram(
-            y=np.ascontiguousarray(ch), sr=target_sr, n_fft=int(params.get("n_fft", 1024)),
-            hop_length=int(params.get("hop_length", 256)), n_mels=int(params.get("n_mels", 128)),
-            fmin=float(params.get("fmin", 0.0) or 0.0), fmax=params.get("fmax"), power=2.0)
-        chans.append(librosa.power_to_db(s, ref=1.0, amin=1e-10, top_db=params.get("top_db", 80.0)))
-    return np.stack(chans).transpose(2, 0, 1).astype(np.float32)
-
-
 def mel_function(params: dict[str, Any]) -> Callable[[Path], np.ndarray]:
     """path -> dB mel (T, 2, n_mels) with the model's parameters.
 
     ``params`` uses the mel store's attribute names (a model's ``mel_params``); a NaN
     ``top_db`` (how a store records "no clipping") means None.
     """
-    params = dict(params)
-    top_db = params.get("top_db")
-    if isinstance(top_db, float) and np.isnan(top_db):
-        params["top_db"] = None
-    try:
-        from onerep.audio.mel import MelParams, compute_mel
-    except ImportError:
-        log.warning("onerep.audio.mel not installed: computing mel with the librosa stand-in")
-        return lambda p: _fallback_mel(p, params)
+    from onerep.audio.mel import MelParams, compute_mel
+
     mp = MelParams.from_settings(params)
     return lambda p: compute_mel(p, mp)
 

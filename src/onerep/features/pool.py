@@ -1,12 +1,21 @@
 """Window and pooling arithmetic of feature extraction (SPEC section 7).
 
-A clip of T mel frames is cut into non-overlapping windows of ``crop`` frames
-(216 = 2.5 s) starting at frames 0, crop, 2 crop, ...; the last partial window is
-dropped, and a clip shorter than one window is tiled by repetition to one full
-window (frame i of the window is frame i mod T of the clip). The authors'
-code zero-padded the last partial window instead, which pulls every mean towards
-the padding value and inflates the standard deviations; dropping it (and tiling
-short clips) keeps every window real audio.
+Windowing rule ("even-cover"): a clip of T mel frames is covered by
+``W = ceil(T / crop)`` windows of ``crop`` frames (216 = 2.5 s), evenly spaced, the
+first starting at frame 0 and the last ending at frame T:
+``starts = round(linspace(0, T - crop, W))``. Every frame is covered and every window
+is real audio (no zero padding). When T is a multiple of ``crop`` the windows are the
+plain non-overlapping ones (0, crop, 2 crop, ...); otherwise neighbouring windows
+overlap by less than ``crop`` frames in total, e.g. a 3 s IRMAS clip of 259 frames
+gives windows at 0 and 43. Any clip longer than one window gets at least two
+windows, so its std half is never identically zero. A clip shorter than one window
+is tiled by repetition to one full window (frame i of the window is frame i mod T of
+the clip).
+
+The authors' code zero-padded the last partial window instead, which pulls every mean
+towards the padding value and inflates the standard deviations; dropping that window
+(the previous rule here) lost up to 215 frames per clip and left a 3 s clip with a
+single window (std 0).
 
 Each window is standardised per mel band with the run's scaler, ``(x - mean) / std``,
 passed through the network, and the per-window features are pooled into
@@ -21,25 +30,27 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 
 CROP_FRAMES = 216
+# Machine-readable name of the windowing rule (feature files' attribute ``windowing``).
+WINDOWING = "even-cover"
 
 # Maps standardised windows (B, 2, crop, n_mels) float32 to features (B, D).
 Embed = Callable[[np.ndarray], np.ndarray]
 
 
 def window_starts(n_frames: int, crop: int = CROP_FRAMES) -> np.ndarray:
-    """Start frames of the non-overlapping windows of a clip of ``n_frames`` frames.
+    """Start frames of the windows of a clip of ``n_frames`` frames (rule in the module docstring).
 
-    ``[0, crop, 2 crop, ...]`` for every window that fits entirely; a clip shorter
-    than ``crop`` gets the single start 0 (it is tiled to one window by
-    :func:`clip_windows`).
+    ``round(linspace(0, n_frames - crop, ceil(n_frames / crop)))``; a clip shorter than
+    ``crop`` gets the single start 0 (it is tiled to one window by :func:`clip_windows`).
     """
     if crop < 1:
         raise ValueError(f"window length must be positive, got {crop}")
     if n_frames < 1:
         raise ValueError("a clip without frames has no window")
-    if n_frames < crop:
+    if n_frames <= crop:
         return np.zeros(1, dtype=np.int64)
-    return np.arange(0, n_frames - crop + 1, crop, dtype=np.int64)
+    n_windows = -(-n_frames // crop)  # ceil without floating point
+    return np.rint(np.linspace(0, n_frames - crop, n_windows)).astype(np.int64)
 
 
 def clip_windows(mel: np.ndarray, crop: int = CROP_FRAMES) -> np.ndarray:
@@ -50,8 +61,8 @@ def clip_windows(mel: np.ndarray, crop: int = CROP_FRAMES) -> np.ndarray:
     starts = window_starts(n, crop)  # raises for a clip without frames
     if n < crop:
         frames = mel[np.arange(crop) % n][None]
-    else:
-        frames = mel[:len(starts) * crop].reshape(len(starts), crop, *mel.shape[1:])
+    else:  # windows may overlap: gather frame indices (W, crop)
+        frames = mel[starts[:, None] + np.arange(crop)]
     return np.ascontiguousarray(frames.transpose(0, 2, 1, 3), dtype=np.float32)
 
 
