@@ -8,6 +8,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("torch", "scipy", "sklearn", "librosa", "pandas", "numba", "matplotlib", "statsmodels", "h5py")
 
 
@@ -36,3 +38,40 @@ def test_lazy_package_exports_resolve() -> None:
 
     assert callable(models.build_network) and callable(design.runs_table)
     assert "build_network" in dir(models)
+
+
+def test_a_stage_that_does_not_import_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from onerep.cli import StageImportError, build_parser
+
+    monkeypatch.setitem(sys.modules, "onerep.features.commands", None)  # import raises
+    with pytest.raises(StageImportError, match=r"stage 'features'.*onerep\.features\.commands"):
+        build_parser()
+
+
+def test_main_reports_a_broken_stage_and_fails(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from onerep.cli import main
+
+    monkeypatch.setitem(sys.modules, "onerep.evaluate.commands", None)
+    assert main(["--help"]) == 1
+    err = capsys.readouterr().err
+    assert "stage 'evaluate'" in err and "broken" in err
+
+
+def test_a_missing_stage_module_stops_the_command_line() -> None:
+    """A stage's commands module that is not installed at all (ModuleNotFoundError with
+    its own name, which the parser used to skip) stops the ``onerep`` process."""
+    code = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'onerep.design.commands':\n"
+        "            raise ModuleNotFoundError(\"No module named 'onerep.design.commands'\", "
+        "name='onerep.design.commands')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from onerep.cli import main\n"
+        "sys.exit(main(['design', '--help']))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 1, out.stderr
+    assert "stage 'design'" in out.stderr

@@ -1,7 +1,9 @@
 """Command-line interface: ``onerep <command> ...``.
 
 Each stage package contributes its commands through a ``commands`` module with a
-``register(subparsers)`` function; the Snakemake rules call these commands.
+``register(subparsers)`` function; the Snakemake rules call these commands. Every
+stage's module must import: a broken installation stops the command line with an
+error naming the stage instead of silently losing that stage's commands.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 from . import __version__
 from .config import ConfigError
 
-# Stage packages, in pipeline order; each may provide ``<package>.commands``.
+# Stage packages, in pipeline order; each provides ``<package>.commands``.
 STAGES = (
     "demo",
     "audio",
@@ -28,8 +30,16 @@ STAGES = (
 )
 
 
+class StageImportError(ImportError):
+    """A stage's ``commands`` module cannot be imported (a broken installation)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every stage's sub-commands."""
+    """The top-level parser with every stage's sub-commands.
+
+    Raises :class:`StageImportError` naming the stage when its commands module does not
+    import.
+    """
     parser = argparse.ArgumentParser(
         prog="onerep",
         description="Run, reproduce and generalise 'One deep music representation to rule them all?'.",
@@ -40,17 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
         name = f"onerep.{stage}.commands"
         try:
             module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name in (name, f"onerep.{stage}"):
-                continue
-            raise
+        except ImportError as exc:
+            raise StageImportError(
+                f"stage '{stage}': cannot import {name} ({type(exc).__name__}: {exc}); "
+                "the onerep installation is broken or incomplete (reinstall the package)"
+            ) from exc
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``onerep`` console script."""
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except StageImportError as exc:
+        print(f"onerep: error: {exc}", file=sys.stderr)
+        return 1
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
