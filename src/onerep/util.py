@@ -6,6 +6,8 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
+import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,26 +22,86 @@ def derive_seed(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
 
 
+# Kinds of temporary siblings an output's writers use: ``.{name}.{kind}{pid}``.
+TEMP_KINDS = ("tmp", "unmerged")
+
+
+def temp_sibling(path: str | Path, kind: str = "tmp") -> Path:
+    """The temporary name of this process for ``path``: ``.{name}.{kind}{pid}`` beside it."""
+    if kind not in TEMP_KINDS:
+        raise ValueError(f"{path}: unknown kind of temporary {kind!r} (one of {TEMP_KINDS})")
+    path = Path(path)
+    return path.with_name(f".{path.name}.{kind}{os.getpid()}")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with id ``pid`` exists on this machine (signal 0 probes it)."""
+    if pid <= 0:
+        return True  # not a process id we write; treat as in use
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists but belongs to another user
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    """Delete a file or a folder tree; a path already gone is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Delete the temporaries of ``path`` left by processes that no longer exist.
+
+    A temporary is a sibling named like :func:`temp_sibling` makes them, possibly nested
+    (``..x.h5.unmerged17.tmp17``, the temporary of a temporary). It is deleted only when
+    no process id in its name is alive; one whose process runs is kept (a pid reused by
+    an unrelated process merely keeps the litter). Returns the paths deleted.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    kinds = "|".join(TEMP_KINDS)
+    pattern = re.compile(rf"\.+{re.escape(path.name)}((?:\.(?:{kinds})\d+)+)")
+    removed: list[Path] = []
+    for sibling in path.parent.iterdir():
+        match = pattern.fullmatch(sibling.name)
+        if not match:
+            continue
+        pids = [int(p) for p in re.findall(r"\d+", match.group(1))]
+        if any(pid_alive(p) for p in pids):
+            continue
+        _remove(sibling)
+        removed.append(sibling)
+    if removed:
+        logging.getLogger("onerep").info(
+            "%s: removed %d temporary file(s) left by killed jobs: %s", path, len(removed),
+            ", ".join(p.name for p in removed))
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
 
-    An interrupted job therefore never leaves a file that looks complete.
+    An interrupted job therefore never leaves a file that looks complete; temporaries
+    of ``path`` left by killed jobs are deleted first (:func:`remove_stale_temporaries`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    remove_stale_temporaries(path)
+    tmp = temp_sibling(path)
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
         if tmp.exists():
-            if tmp.is_dir():
-                import shutil
-
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                tmp.unlink()
+            _remove(tmp)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..util import progress
+from ..util import progress, remove_stale_temporaries, temp_sibling
 from .acquire import Acquired, DownloadSettings, acquire_tracks, read_acquired
 from .manifest import read_manifest
 from .mel import AudioError, MelParams, extract_track
@@ -145,7 +145,8 @@ def extract_manifest(manifest: str | Path, out_h5: str | Path, records_tsv: str 
     tracks = read_manifest(manifest)
     name = dataset or Path(out_h5).stem
     acquired = acquire_tracks(tracks, files_dir, download)
-    tmp_h5 = Path(out_h5).with_name(f".{Path(out_h5).name}.unmerged")
+    remove_stale_temporaries(out_h5)
+    tmp_h5 = temp_sibling(out_h5, "unmerged")
     records = mel_tracks(acquired, tmp_h5, params, threads,
                          {"dataset": name, "n_manifest_tracks": len(tracks)})
     try:

@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from ..util import remove_stale_temporaries, temp_sibling
+
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
@@ -98,7 +100,8 @@ def _plain(value: Any) -> Any:
 class StoreWriter:
     """Append tracks one at a time to a new mel store; the file appears (atomically) on :meth:`close`.
 
-    Use as a context manager: an exception removes the temporary file.
+    Use as a context manager: an exception removes the temporary file. Temporaries of
+    the same store left by killed jobs are deleted when a writer starts.
     """
 
     def __init__(self, path: str | Path, n_mels: int, dtype: str = "float16", crop_frames: int = 216,
@@ -107,7 +110,8 @@ class StoreWriter:
 
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
+        remove_stale_temporaries(self.path)
+        self.tmp = temp_sibling(self.path)
         self.n_mels = int(n_mels)
         self.dtype = np.dtype(dtype)
         self.attrs = dict(attrs or {})
