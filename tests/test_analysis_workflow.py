@@ -77,5 +77,5 @@ def test_rules_run_rerun_nothing_and_report(tmp_path, repo, env_with_venv):
     assert rep.returncode == 0, rep.stderr[-3000:]
     html = (tmp_path / "report.html").read_text()
     for part in ("hierarchical linear", "Model 1", "Fig. 16", "fig11_model1_effects.png", "Training curves",
-                 "Software versions", "simulated demo world"):
+                 "Software versions", "simulated demo world", "only the held-out tracks"):
         assert part in html, part

@@ -270,7 +270,15 @@ def test_score_table_round_trip(clf_files, tmp_path):
 # ---------------------------------------------------------------- recommendation
 
 
-def test_recommendation_scores_content_over_noise(tmp_path):
+REC_SETTINGS = {"seed": 1, "evaluate.repetitions": 2,
+                "evaluate.als": {"factors": 6, "alpha": 0.1, "lambda_u": 1e-5, "lambda_v": 1e-5,
+                                 "lambda_w": 0.1, "iterations": 8, "min_user_tracks": 5,
+                                 "min_track_users": 5, "holdout_fraction": 0.2, "ndcg_k": 10}}
+
+
+def planted_recommendation(tmp_path):
+    """Listening data planted from 3 latent factors, with content features of those
+    factors (``good``) and of noise (``noise``): the files a recommendation score needs."""
     rng = np.random.default_rng(0)
     n_users, n_items, r = 80, 200, 3
     Ut, Vt = rng.normal(size=(n_users, r)), rng.normal(size=(n_items, r))
@@ -286,10 +294,13 @@ def test_recommendation_scores_content_over_noise(tmp_path):
     X = Vt @ rng.normal(size=(r, 12)) + 0.2 * rng.normal(size=(n_items, 12))
     good = _write_features(tmp_path / "good.h5", ids, X)
     noise = _write_features(tmp_path / "noise.h5", ids, rng.normal(size=X.shape))
-    settings = {"seed": 1, "evaluate.repetitions": 2,
-                "evaluate.als": {"factors": 6, "alpha": 0.1, "lambda_u": 1e-5, "lambda_v": 1e-5,
-                                 "lambda_w": 0.1, "iterations": 8, "min_user_tracks": 5,
-                                 "min_track_users": 5, "holdout_fraction": 0.2, "ndcg_k": 10}}
+    return dict(interactions=inter, splits=splits, good=good, noise=noise)
+
+
+def test_recommendation_scores_content_over_noise(tmp_path):
+    files = planted_recommendation(tmp_path)
+    good, noise, splits, inter = files["good"], files["noise"], files["splits"], files["interactions"]
+    settings = REC_SETTINGS
     meta = dict(META, target="lastfm1k")
     t_good = evaluate_representation(good, "recommendation", settings, meta, splits=splits, interactions=inter)
     t_noise = evaluate_representation(noise, "recommendation", settings, meta, splits=splits, interactions=inter)

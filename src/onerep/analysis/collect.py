@@ -2,7 +2,9 @@
 
 - :func:`expected_score_files` lists the score files of a study (each design run on
   each target, each baseline on its targets), the same list the workflow builds.
-- :func:`collect_scores` reads and checks them: one tidy table of every repetition.
+- :func:`collect_scores` reads and checks them (:func:`onerep.evaluate.scores.read_score_file`):
+  one tidy table of every repetition.
+- :func:`target_protocols` names the protocol each target was scored with.
 - :func:`run_means` averages the repetitions: the score of a representation on a
   target (as the paper).
 - :func:`standardise` adds y* = (y - mean_d) / sd_d within each target (mean and
@@ -15,18 +17,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .coding import BASELINE, R_STAR, SINGLE, n_star, r_star, strategy_label
+from onerep.evaluate.scores import UNRECORDED, read_score_file
 from onerep.util import setting
 
-log = logging.getLogger(__name__)
+from .coding import BASELINE, R_STAR, SINGLE, n_star, r_star, strategy_label
 
-#: Columns every score file must have (``onerep evaluate`` writes these and more).
-REQUIRED = ("run_id", "target", "repetition", "metric", "value", "strategy", "sources", "n")
+log = logging.getLogger(__name__)
 
 #: Columns of the standardised table (``has_<source>`` columns follow).
 STANDARDISED_COLUMNS = (
@@ -59,47 +59,12 @@ def expected_score_files(scores_dir: str | Path, run_ids: Sequence[str], targets
     return [scores_dir / Path(f).relative_to(Path(str(scores_dir.parent)) / "scores") for f in files]
 
 
-def read_score_file(path: str | Path) -> pd.DataFrame:
-    """One score table, checked: required columns, numeric finite values, one target."""
-    path = Path(path)
-    try:
-        df = pd.read_csv(path, sep="\t", dtype={"run_id": str, "target": str, "sources": str,
-                                                 "metric": str, "strategy": str})
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{path}: empty score file") from None
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing} (has {list(df.columns)})")
-    if df.empty:
-        raise ValueError(f"{path}: no score rows")
-    value = pd.to_numeric(df["value"], errors="coerce")
-    bad = ~np.isfinite(value.to_numpy(dtype=float))
-    if bad.any():
-        line = int(np.flatnonzero(bad)[0]) + 2  # header is line 1
-        raise ValueError(f"{path}, line {line}: score value {df['value'].iloc[line - 2]!r} is not a finite number")
-    df["value"] = value.astype(float)
-    n = pd.to_numeric(df["n"], errors="coerce")
-    if n.isna().any():
-        line = int(np.flatnonzero(n.isna().to_numpy())[0]) + 2
-        raise ValueError(f"{path}, line {line}: n {df['n'].iloc[line - 2]!r} is not an integer")
-    df["n"] = n.astype(int)
-    for col in ("run_id", "target", "metric", "strategy"):
-        if df[col].isna().any():
-            line = int(np.flatnonzero(df[col].isna().to_numpy())[0]) + 2
-            raise ValueError(f"{path}, line {line}: empty {col}")
-    df["sources"] = df["sources"].fillna("")
-    if df["target"].nunique() != 1 or df["run_id"].nunique() != 1:
-        raise ValueError(f"{path}: a score file holds one representation on one target; found runs "
-                         f"{sorted(df['run_id'].unique())} on targets {sorted(df['target'].unique())}")
-    df["source_file"] = str(path)
-    return df
-
-
 def collect_scores(paths: Iterable[str | Path], runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """All score files as one tidy table (one row per repetition), checked for consistency.
 
-    Checks: no (run, target, repetition) twice; one metric per target; the strategy,
-    sources and n of a design run agree with the run table ``runs`` when given.
+    Checks: no (run, target, repetition) twice; one metric and one recorded protocol per
+    target; the strategy, sources and n of a design run agree with the run table
+    ``runs`` when given.
     Adds ``kind`` ('run' or 'baseline'); the column ``source_file`` names each row's file.
     """
     frames = [read_score_file(p) for p in paths]
@@ -116,6 +81,7 @@ def collect_scores(paths: Iterable[str | Path], runs: pd.DataFrame | None = None
     for target, ms in metrics.items():
         if len(ms) > 1:
             raise ValueError(f"target {target}: score files mix metrics {sorted(ms)}; one metric per target")
+    target_protocols(df)
     df["kind"] = np.where(df["strategy"] == BASELINE, "baseline", "run")
     unknown = sorted(set(df.loc[df.kind == "run", "strategy"]) - set(R_STAR))
     if unknown:
@@ -125,6 +91,30 @@ def collect_scores(paths: Iterable[str | Path], runs: pd.DataFrame | None = None
     if runs is not None:
         _check_against_runs(df, runs)
     return df
+
+
+def target_protocols(scores: pd.DataFrame) -> tuple[dict[str, str], list[str]]:
+    """The protocol code each target was scored with, and notes on files that lack one.
+
+    Scores of one target obtained under two protocols are not comparable (nor
+    standardisable together): an error. Files without a protocol (written by an
+    earlier version) count as ``unrecorded``; beside recorded ones they get a note.
+    """
+    found: dict[str, str] = {}
+    notes: list[str] = []
+    for target, part in scores.groupby("target", sort=True):
+        codes = sorted(set(part["protocol"]))
+        recorded = [c for c in codes if c != UNRECORDED]
+        if len(recorded) > 1:
+            runs = {c: sorted(part.loc[part.protocol == c, "run_id"].unique())[:3] for c in recorded}
+            raise ValueError(f"target {target}: scores come from different protocols (e.g. runs {runs}); "
+                             f"score every representation of a target the same way")
+        found[str(target)] = recorded[0] if recorded else UNRECORDED
+        if recorded and UNRECORDED in codes:
+            old = part[part.protocol == UNRECORDED].run_id.nunique()
+            notes.append(f"target {target}: {old} representations' score files record no protocol "
+                         f"(written by an earlier version); the others say '{recorded[0]}'")
+    return found, notes
 
 
 def _canon_sources(text: str) -> str:

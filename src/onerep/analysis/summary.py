@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from onerep.evaluate.scores import PROTOCOLS, UNRECORDED
 from onerep.util import write_text_atomic
 
 from .coding import baseline_label, strategy_label
@@ -87,8 +89,10 @@ def variance_table(model: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def best_per_target(std: pd.DataFrame) -> pd.DataFrame:
-    """Best design run, best baseline and mean SS-R score on each target (raw metric)."""
+def best_per_target(std: pd.DataFrame, protocols: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Best design run, best baseline and mean SS-R score on each target (raw metric),
+    with the target's scoring protocol (``collect.json``'s ``protocols``)."""
+    protocols = protocols or {}
     rows = []
     for target, d in std.groupby("target", sort=False):
         runs = d[d.kind == "run"]
@@ -103,8 +107,17 @@ def best_per_target(std: pd.DataFrame) -> pd.DataFrame:
             "mean SS-R": _fmt(runs[runs.strategy == "ssr"].y.mean()),
             "mean multi-source": _fmt(runs[runs.strategy != "ssr"].y.mean()),
             "best baseline": f"{baseline_label(bb.run_id)} ({_fmt(bb.y)})" if bb is not None else "NA",
+            "protocol": f"`{protocols.get(target, UNRECORDED)}`",
         })
     return pd.DataFrame(rows)
+
+
+def protocol_lines(targets: Iterable[str], protocols: Mapping[str, str]) -> list[str]:
+    """One Markdown list item per protocol: its code, the targets scored with it, its meaning."""
+    by_code: dict[str, list[str]] = {}
+    for target in targets:
+        by_code.setdefault(protocols.get(target, UNRECORDED), []).append(target)
+    return [f"- `{code}` ({', '.join(names)}): {PROTOCOLS.get(code, code)}." for code, names in by_code.items()]
 
 
 def write_summary(analysis_dir: str | Path, out: str | Path, settings: dict[str, Any] | None = None) -> Path:
@@ -143,7 +156,11 @@ def write_summary(analysis_dir: str | Path, out: str | Path, settings: dict[str,
         t["lost_percent"] = [_fmt(v, 1) for v in t.lost_percent]
         L.append(md_table(t.fillna("NA").astype(str)))
     L.append("\n## Scores per target\n")
-    L.append(md_table(best_per_target(std)) if len(std) else "_(no scores)_\n")
+    protocols = collect.get("protocols", {})
+    L.append(md_table(best_per_target(std, protocols)) if len(std) else "_(no scores)_\n")
+    if len(std):
+        L.append("\nHow each target was scored (the `protocol` column of the score files and of scores.tsv):\n")
+        L.append("\n".join(protocol_lines(std.target.unique(), protocols)) + "\n")
     for name, model, fig in (("Model 1", m1, 11), ("Model 2", m2, 12)):
         L.append(f"\n## {name}\n")
         if model.empty:

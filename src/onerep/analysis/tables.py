@@ -1,7 +1,8 @@
 """The statistical steps of the analysis, from score files to the result tables.
 
-:func:`collect_step` writes ``scores.tsv`` (every repetition) and
-``standardised.tsv`` (one row per representation and target, with y*, n*, r*);
+:func:`collect_step` writes ``scores.tsv`` (every repetition),
+``standardised.tsv`` (one row per representation and target, with y*, n*, r*) and
+``collect.json`` (counts, each target's scoring protocol, notes);
 :func:`models_step` fits models 1 and 2, bootstraps them, compares the strategies,
 estimates the per-source variance components and writes ``model1.tsv``,
 ``model2.tsv``, ``pairwise.tsv``, ``variance_components.tsv``,
@@ -23,7 +24,7 @@ from onerep.util import atomic_path, derive_seed, write_text_atomic
 
 from .bootstrap import DEFAULT_SCHEME, BootstrapResult, bootstrap
 from .collect import (collect_scores, expected_score_files, model_data, run_means, setting, source_names,
-                      standardise)
+                      standardise, target_protocols)
 from .compare import PAIRWISE_COLUMNS, pairwise
 from .models import estimates_table, fit_mixed, formula_text, model1_spec, model2_spec
 from .variance import correlation, source_components, ssr_performance
@@ -73,6 +74,8 @@ def collect_step(scores_dir: str | Path, runs_path: str | Path, settings: dict[s
     from onerep.util import progress
 
     scores = collect_scores(progress(present, desc="score files"), runs)
+    protocols, protocol_notes = target_protocols(scores)
+    notes += protocol_notes
     design_sources = source_names(runs)
     means = run_means(scores)
     std, std_notes = standardise(means, design_sources)
@@ -82,7 +85,7 @@ def collect_step(scores_dir: str | Path, runs_path: str | Path, settings: dict[s
     write_tsv(std, out / "standardised.tsv")
     info = {"score_files": len(present), "missing_files": len(missing), "rows": len(scores),
             "representations": int(std.run_id.nunique()), "targets": sorted(std.target.unique()),
-            "sources": design_sources, "notes": notes}
+            "sources": design_sources, "protocols": protocols, "notes": notes}
     write_text_atomic(out / "collect.json", json.dumps(info, indent=2) + "\n")
     for n in notes:
         log.info("note: %s", n)

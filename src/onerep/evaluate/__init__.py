@@ -22,6 +22,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "plan": ("baseline_reps", "run_meta", "score_files"),
         "ranking": ("ideal_dcg", "ndcg_at_k", "ndcg_from_ranked"),
         "recommend": ("evaluate_split",),
-        "scores": ("SCORE_COLUMNS", "evaluate_representation", "read_scores", "write_scores"),
+        "scores": ("PROTOCOLS", "SCORE_COLUMNS", "evaluate_representation", "read_score_file", "read_scores",
+                   "score_protocol", "write_scores"),
     },
 )

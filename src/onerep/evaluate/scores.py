@@ -2,7 +2,10 @@
 
 One row per repetition: run_id, target, repetition, metric, value, seed, strategy,
 sources, n, followed by n_train and n_test (the tracks actually used, after tracks
-without features were left out), so the analysis needs no other file.
+without features were left out) and protocol (how the score was obtained, a code of
+:data:`PROTOCOLS`), so the analysis needs no other file. :func:`write_scores` writes
+the table and :func:`read_score_file` reads and checks one (files written before the
+protocol column existed read as protocol ``unrecorded``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..util import atomic_path, derive_seed
@@ -23,10 +27,37 @@ log = logging.getLogger(__name__)
 
 SCORE_COLUMNS = [
     "run_id", "target", "repetition", "metric", "value", "seed", "strategy", "sources", "n", "n_train", "n_test",
+    "protocol",
 ]
+#: Columns every score file must have (files of earlier versions lack ``protocol``).
+REQUIRED_COLUMNS = ("run_id", "target", "repetition", "metric", "value", "strategy", "sources", "n")
 RUN_META_KEYS = ("run_id", "target", "strategy", "sources", "n")
 
+#: The protocol of a score file written before the ``protocol`` column existed.
+UNRECORDED = "unrecorded"
+#: The ``protocol`` codes of a score and what each means (where it departs from the paper).
+PROTOCOLS: dict[str, str] = {
+    "mlp-classifier": "accuracy of the MLP classifier on features standardised on the training part "
+                      "(the paper's protocol)",
+    "mlp-regressor-target-standardised": "R² of the MLP regressor fitted to the target standardised on the "
+                                         "training part (mean 0, sd 1; predictions mapped back to the rating "
+                                         "scale); the paper fitted the raw ratings",
+    "als-rank-heldout": "nDCG: each user ranks only the held-out tracks (evaluate.als.candidates: heldout; "
+                        "not the paper's protocol, which ranks every track and gives lower or equal nDCG)",
+    "als-rank-all": "nDCG: each user ranks every track except their own training tracks "
+                    "(evaluate.als.candidates: all; the paper's protocol)",
+    UNRECORDED: "not recorded (scored before score files recorded their protocol)",
+}
+_MLP_PROTOCOLS = {"classification": "mlp-classifier", "regression": "mlp-regressor-target-standardised"}
 
+
+def score_protocol(task: str, candidates: str = "heldout") -> str:
+    """The ``protocol`` code of a score of ``task``; ``candidates`` is evaluate.als.candidates."""
+    code = f"als-rank-{candidates}" if task == "recommendation" else _MLP_PROTOCOLS.get(task, "")
+    if code not in PROTOCOLS:
+        raise ValueError(f"no scoring protocol for task '{task}'"
+                         + (f" with evaluate.als.candidates '{candidates}'" if task == "recommendation" else ""))
+    return code
 
 
 def check_run_meta(meta: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +117,7 @@ def score_mlp(
                  int(tr.sum()), int(te.sum()), seed)
         rows.append(dict(repetition=rep_label, metric=metric, value=value, seed=seed,
                          n_train=int(tr.sum()), n_test=int(te.sum())))
-    return _table(rows, meta)
+    return _table(rows, meta, score_protocol(task))
 
 
 def score_recommendation(
@@ -100,6 +131,8 @@ def score_recommendation(
     als = setting(settings, "evaluate.als", {}) or {}
     params = ALSParams.from_settings(als)
     k = int(als.get("ndcg_k", 500))
+    candidates = str(als.get("candidates", "heldout"))
+    protocol = score_protocol("recommendation", candidates)
     repetitions = int(setting(settings, "evaluate.repetitions", 5))
     master = int(setting(settings, "seed", 0))
     rows = []
@@ -111,19 +144,20 @@ def score_recommendation(
                 interactions, features.track_ids, features.X, folds, params, seed, k=k,
                 min_user_tracks=int(als.get("min_user_tracks", 5)),
                 min_track_users=int(als.get("min_track_users", 5)),
-                candidates=str(als.get("candidates", "heldout")),
+                candidates=candidates,
             )
         except ValueError as exc:
             raise ValueError(f"{splits_path}, repetition {split_rep}: {exc}") from None
         rows.append(dict(repetition=rep_label, metric=f"ndcg@{k}", value=res.ndcg, seed=seed,
                          n_train=res.n_train_tracks, n_test=res.n_heldout_tracks))
-    return _table(rows, meta)
+    return _table(rows, meta, protocol)
 
 
-def _table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> pd.DataFrame:
+def _table(rows: list[dict[str, Any]], meta: dict[str, Any], protocol: str) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     for key in RUN_META_KEYS:
         df[key] = meta[key]
+    df["protocol"] = protocol
     return df[SCORE_COLUMNS]
 
 
@@ -163,12 +197,59 @@ def write_scores(table: pd.DataFrame, path: str | Path) -> None:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.10g")
 
 
+def _first_bad_line(bad: pd.Series | np.ndarray) -> int:
+    """The file line (header = line 1) of the first True in ``bad``."""
+    return int(np.flatnonzero(np.asarray(bad))[0]) + 2
+
+
+def read_score_file(path: str | Path) -> pd.DataFrame:
+    """One score table, checked: required columns, numeric finite values, one run on one
+    target, a known protocol (``unrecorded`` for files without the column). Adds the
+    column ``source_file``."""
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, sep="\t", dtype={"run_id": str, "target": str, "sources": str,
+                                                 "metric": str, "strategy": str, "protocol": str})
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: empty score file") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing} (has {list(df.columns)})")
+    if df.empty:
+        raise ValueError(f"{path}: no score rows")
+    value = pd.to_numeric(df["value"], errors="coerce")
+    bad = ~np.isfinite(value.to_numpy(dtype=float))
+    if bad.any():
+        line = _first_bad_line(bad)
+        raise ValueError(f"{path}, line {line}: score value {df['value'].iloc[line - 2]!r} is not a finite number")
+    df["value"] = value.astype(float)
+    n = pd.to_numeric(df["n"], errors="coerce")
+    if n.isna().any():
+        line = _first_bad_line(n.isna())
+        raise ValueError(f"{path}, line {line}: n {df['n'].iloc[line - 2]!r} is not an integer")
+    df["n"] = n.astype(int)
+    for col in ("run_id", "target", "metric", "strategy"):
+        if df[col].isna().any():
+            raise ValueError(f"{path}, line {_first_bad_line(df[col].isna())}: empty {col}")
+    df["sources"] = df["sources"].fillna("")
+    df["protocol"] = df["protocol"].fillna(UNRECORDED) if "protocol" in df.columns else UNRECORDED
+    unknown = ~df["protocol"].isin(list(PROTOCOLS))
+    if unknown.any():
+        line = _first_bad_line(unknown)
+        raise ValueError(f"{path}, line {line}: unknown protocol {df['protocol'].iloc[line - 2]!r}; "
+                         f"one of {list(PROTOCOLS)}")
+    if df["target"].nunique() != 1 or df["run_id"].nunique() != 1:
+        raise ValueError(f"{path}: a score file holds one representation on one target; found runs "
+                         f"{sorted(df['run_id'].unique())} on targets {sorted(df['target'].unique())}")
+    df["source_file"] = str(path)
+    return df
+
+
 def read_scores(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """All score tables in ``paths`` as one DataFrame (``sources`` as a string, ``n`` int)."""
-    frames = [pd.read_csv(p, sep="\t", dtype={"run_id": str, "target": str, "sources": str, "metric": str})
-              for p in paths]
+    """All score tables in ``paths`` (:func:`read_score_file` each) as one DataFrame."""
+    frames = [read_score_file(p) for p in paths]
     if not frames:
-        return pd.DataFrame(columns=SCORE_COLUMNS)
+        return pd.DataFrame(columns=[*SCORE_COLUMNS, "source_file"])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -176,18 +257,21 @@ def baseline_comparison(scores: pd.DataFrame) -> pd.DataFrame:
     """Per target: the mean score of the trained runs against each baseline.
 
     ``scores``: score tables (:func:`read_scores`). Each representation's score is its
-    mean over repetitions. Columns: target, metric, runs (count), runs_mean, runs_best,
-    baseline (name), baseline_score, runs_beating (fraction of runs above the
-    baseline), mean_beats (runs_mean > baseline_score). A quick check that trained
-    representations transfer; the analysis stage does the statistics.
+    mean over repetitions. Columns: target, metric, protocol (the target's protocols,
+    comma-separated), runs (count), runs_mean, runs_best, baseline (name),
+    baseline_score, runs_beating (fraction of runs above the baseline), mean_beats
+    (runs_mean > baseline_score). A quick check that trained representations transfer;
+    the analysis stage does the statistics.
     """
     per_rep = scores.groupby(["target", "metric", "run_id", "strategy"], as_index=False)["value"].mean()
+    protocols = (scores.groupby("target")["protocol"].agg(lambda p: ",".join(sorted(set(p))))
+                 if "protocol" in scores.columns else pd.Series(dtype=str))
     rows = []
     for (target, metric), part in per_rep.groupby(["target", "metric"], sort=True):
         runs = part[part["strategy"] != "baseline"]["value"]
         for _, base in part[part["strategy"] == "baseline"].sort_values("run_id").iterrows():
             rows.append(dict(
-                target=target, metric=metric, runs=len(runs),
+                target=target, metric=metric, protocol=protocols.get(target, UNRECORDED), runs=len(runs),
                 runs_mean=runs.mean() if len(runs) else float("nan"),
                 runs_best=runs.max() if len(runs) else float("nan"),
                 baseline=base["run_id"], baseline_score=base["value"],
