@@ -8,7 +8,7 @@ CORES  ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test install slurm-deps report dryrun clean-results
+.PHONY: demo test install slurm-deps lme4-deps report dryrun clean-results
 
 $(VENV)/.installed: pyproject.toml requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,21 +28,33 @@ demo: install
 dryrun: install
 	$(BIN)/snakemake --profile workflow/profiles/local --configfile config/config.yaml -n
 
+# Debian packages some tests need: $(call apt-install,PACKAGES,WHO) installs PACKAGES when
+# possible (root with apt-get; apt-get update when the first try fails) and otherwise, or
+# if the install fails, says that WHO will be skipped (the tests skip themselves then).
+define apt-install
+if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then exit 0; fi; \
+export DEBIAN_FRONTEND=noninteractive; \
+inst="apt-get install -y -q --no-install-recommends $(1)"; \
+echo "installing $(1) for $(2)"; \
+$$inst >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && $$inst >/dev/null 2>&1; } || \
+echo "could not install $(1): $(2) will be skipped"
+endef
+
 # The SLURM integration test (tests/test_slurm.py) starts a one-node cluster; it needs
-# slurm-wlm and munge. Installed here when missing and possible (root with apt-get);
-# otherwise, or if the install fails, that test skips itself with the reason.
+# slurm-wlm and munge.
 SLURM_PKGS := slurm-wlm munge
 slurm-deps:
 	@if command -v sbatch >/dev/null 2>&1 && [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmd ] && \
 	   [ -x /usr/sbin/munged ]; then exit 0; fi; \
-	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then exit 0; fi; \
-	export DEBIAN_FRONTEND=noninteractive; \
-	inst="apt-get install -y -q --no-install-recommends $(SLURM_PKGS)"; \
-	echo "installing $(SLURM_PKGS) for the SLURM test"; \
-	$$inst >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && $$inst >/dev/null 2>&1; } || \
-	echo "could not install $(SLURM_PKGS): the SLURM test will be skipped"
+	$(call apt-install,$(SLURM_PKGS),the SLURM test)
 
-test: install slurm-deps
+# tests/test_lme4.py fits the mixed models with R's lme4 as a reference.
+LME4_PKGS := r-base-core r-cran-lme4
+lme4-deps:
+	@if command -v Rscript >/dev/null 2>&1 && Rscript -e 'library(lme4)' >/dev/null 2>&1; then exit 0; fi; \
+	$(call apt-install,$(LME4_PKGS),the lme4 tests)
+
+test: install slurm-deps lme4-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 clean-results:
