@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import subprocess
 import sys
@@ -69,6 +70,37 @@ def test_training_learns_the_planted_labels_and_logs_every_epoch(corpus, tmp_pat
     assert meta["mel_params"]["n_mels"] == 32 and len(meta["scaler_mean"]) == 32
     assert meta["settings"]["learning_rate"] == 2e-3
     assert (tmp_path / "checkpoint.pt").exists()
+
+
+def test_a_cap_below_algorithm_1_warns_once_and_is_recorded(corpus, tmp_path, caplog):
+    n_train, b, m = 30, 8, 2
+    full = math.ceil(n_train / b) * m  # 8 iterations
+    with caplog.at_level(logging.WARNING, logger="onerep.models"):
+        model = _run(corpus, tmp_path / "capped", sources=["bpm", "tag"], epochs=2,
+                     max_iterations_per_epoch=3)
+    warnings = [r for r in caplog.records if "Algorithm 1" in r.getMessage()]
+    assert len(warnings) == 1 and f"= {full} iterations" in warnings[0].getMessage()
+    _, meta = load_model(model)
+    assert meta["epoch_capped"] is True
+    assert meta["iterations_per_epoch"] == 3 and meta["algorithm1_iterations_per_epoch"] == full
+    log = pd.read_csv(tmp_path / "capped" / "train_log.tsv", sep="\t")
+    assert (log.groupby("epoch")["iterations"].sum() == 3).all()
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="onerep.models"):
+        model = _run(corpus, tmp_path / "full", sources=["bpm", "tag"], epochs=1,
+                     max_iterations_per_epoch=full)  # a cap that does not bite
+    assert not [r for r in caplog.records if "Algorithm 1" in r.getMessage()]
+    _, meta = load_model(model)
+    assert meta["epoch_capped"] is False and meta["iterations_per_epoch"] == full
+
+
+def test_the_default_study_follows_algorithm_1(repo):
+    """The demo must not cap epochs: an epoch of a run with m sources is l x m iterations."""
+    from onerep.config import load
+
+    for name in ("config/config.yaml", "config/paper.yaml"):
+        assert load(repo / name)["train"]["max_iterations_per_epoch"] is None, name
 
 
 def test_same_seed_same_model_other_seed_other_model(corpus, tmp_path):

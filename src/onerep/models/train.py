@@ -1,7 +1,9 @@
 """Multi-source training (SPEC section 5, Algorithm 1), resumable and GPU-first.
 
-One epoch is ``L = ceil(train tracks / b) x m`` iterations (optionally capped by
-``max_iterations_per_epoch``). Each iteration draws a source uniformly at random, then
+One epoch is ``L = ceil(train tracks / b) x m`` iterations. A user may cap it with
+``max_iterations_per_epoch``; a cap below L departs from Algorithm 1 (each source gets
+fewer updates than the paper gives it), so the run's log warns once and the model file
+records ``epoch_capped``, ``iterations_per_epoch`` and ``algorithm1_iterations_per_epoch``. Each iteration draws a source uniformly at random, then
 ``b`` distinct training tracks, then one random crop per track, and takes one Adam
 step on the KL divergence between the source's labels and the softmax of its head
 (per-sample sum over outputs, mean over the batch). MSS-CR, whose networks share
@@ -254,11 +256,20 @@ class Trainer:
         self._prepare_validation(seed)
 
     # -- schedule and batches ---------------------------------------------------------
+    def algorithm1_length(self) -> int:
+        """Algorithm 1's epoch length L = ceil(n_train / b) x m, without any cap."""
+        return math.ceil(self.data.n_train / self.b) * len(self.sources)
+
     def epoch_length(self) -> int:
         """L = ceil(n_train / b) x m, capped by ``max_iterations_per_epoch``."""
-        length = math.ceil(self.data.n_train / self.b) * len(self.sources)
+        length = self.algorithm1_length()
         cap = self.settings.max_iterations_per_epoch
         return min(length, cap) if cap else length
+
+    @property
+    def capped(self) -> bool:
+        """Whether ``max_iterations_per_epoch`` shortens the epoch below Algorithm 1's."""
+        return self.iterations < self.algorithm1_length()
 
     def schedule(self) -> list[int]:
         """Source index of every iteration of one epoch."""
@@ -532,6 +543,12 @@ def train_run(run_id: str, strategy: str, sources: list[str], seed: int, mel: st
         trainer.load_state(ckpt["state"])
     log.info("%d iterations of batch %d per epoch, %d epochs, weights %s",
              trainer.iterations, trainer.b, settings.epochs, weights)
+    if trainer.capped:
+        log.warning("train.max_iterations_per_epoch = %d caps the epoch below Algorithm 1's "
+                    "l x m = %d x %d = %d iterations: each source gets %.2f of the paper's updates "
+                    "per epoch", trainer.iterations, trainer.algorithm1_length() // len(sources),
+                    len(sources), trainer.algorithm1_length(),
+                    trainer.iterations / trainer.algorithm1_length())
     kill_after = int(os.environ.get("ONEREP_TRAIN_KILL_AFTER_EPOCH", "0") or 0)
     valid: dict[str, float] = {}
     ticks = iter(progress(range((settings.epochs - start) * trainer.iterations),
@@ -568,6 +585,9 @@ def train_run(run_id: str, strategy: str, sources: list[str], seed: int, mel: st
         "scaler_mean": data.scaler_mean,
         "scaler_std": data.scaler_std, "mel_params": data.mel_params,
         "crop_frames": data.crop_frames, "settings": settings.result_dict(),
+        "iterations_per_epoch": trainer.iterations,
+        "algorithm1_iterations_per_epoch": trainer.algorithm1_length(),
+        "epoch_capped": trainer.capped,
         "loss_weights": weights, "epochs_trained": settings.epochs,
         "train_tracks": data.n_train, "valid_tracks": data.n_valid,
         "final_valid_loss": valid, "skipped_tracks": data.skipped, "fingerprint": fp,
