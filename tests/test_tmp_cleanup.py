@@ -195,3 +195,21 @@ def test_one_shot_extraction_removes_a_dead_unmerged_store(tmp_path: Path) -> No
     assert _temporaries(tmp_path) == []
     with MelStore(out) as st:
         assert st.track_ids == ["a"]
+
+
+def test_demo_world_generation_removes_a_dead_generation_s_folders(tmp_path: Path,
+                                                                   live_pid: int) -> None:
+    """A killed ``demo-world`` job leaves ``.demo.tmp<pid>`` (the world being written) or
+    ``.demo.old<pid>`` (the world being replaced); the next generation removes both."""
+    from onerep.demo.generator import generate
+
+    micro = dict(seed=3, clip_seconds=2.6, n_genres=2, n_artists=3, n_users=4, corpus_tracks=10,
+                 gtzan_per_genre=1, ballroom_tracks=2, irmas_clips=2, fma_tracks=2,
+                 emotion_tracks=2, lastfm1k_tracks=4, lastfm1k_users=2)
+    dead = _dead_pid()
+    for kind in ("tmp", "old"):
+        (tmp_path / f".demo.{kind}{dead}" / "corpus").mkdir(parents=True)
+    (tmp_path / f".demo.tmp{live_pid}").mkdir()
+    generate({"demo": micro}, tmp_path / "demo")
+    assert (tmp_path / "demo" / "corpus").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".demo.tmp{live_pid}", "demo"]

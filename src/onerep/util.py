@@ -23,7 +23,7 @@ def derive_seed(*parts: object) -> int:
 
 
 # Kinds of temporary siblings an output's writers use: ``.{name}.{kind}{pid}``.
-TEMP_KINDS = ("tmp", "unmerged")
+TEMP_KINDS = ("tmp", "unmerged", "old")
 
 
 def temp_sibling(path: str | Path, kind: str = "tmp") -> Path:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..util import progress
+from ..util import progress, remove_stale_temporaries, temp_sibling
 from . import labels as L
 from .arrange import RenderSpec
 from .styles import CORPUS_FORMATS, GENRE_STYLES, TARGET_MP3_FORMATS, FormatChoice
@@ -341,7 +341,7 @@ def _check_replaceable(out: Path) -> None:
 def _swap_into_place(tmp: Path, out: Path) -> None:
     """Rename the finished temporary folder to ``out`` (replacing an earlier demo world)."""
     if out.exists():
-        old = out.with_name(f".{out.name}.old{os.getpid()}")
+        old = temp_sibling(out, "old")
         os.replace(out, old)
         os.replace(tmp, out)
         shutil.rmtree(old, ignore_errors=True)
@@ -370,7 +370,8 @@ def generate(settings: dict[str, Any], out: Path | str, workers: int = 1) -> Non
     log.info("demo world seed %d: %d genres, %d artists, %d + %d users; tracks %s", s.seed, len(world.genres),
              len(world.artists), len(world.users), len(world.lfm_users), sizes)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    remove_stale_temporaries(out)  # what a killed generation left behind
+    tmp = temp_sibling(out)
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
