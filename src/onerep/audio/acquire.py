@@ -1,17 +1,20 @@
 """Acquisition: make every manifest track available as a local audio file, or say why not.
 
-* Local locations are verified in place (exists, not empty, md5 when the manifest
-  gives one, not a text file); nothing is copied.
+* Local locations are verified in place (exists, not empty, checksums when the
+  manifest gives them, not a text file); nothing is copied.
 * URLs are downloaded into the data set's ``files/`` folder with bounded concurrency
   per job, a connect and a read timeout, retries with exponential backoff on
   connection errors, timeouts, truncated bodies and HTTP 5xx/408/429 (never on other
   4xx such as 404), resumption of a partial body with an HTTP Range request where the
-  server allows it (206), md5 verification, and a content check (an HTML error page
+  server allows it (206), checksum verification, and a content check (an HTML error page
   served with status 200 is not audio). The body goes to ``.NAME.part`` and is
   renamed only when complete and verified; a failed track leaves no file behind.
 * A file already present under its final name is complete by construction (it was
-  renamed into place); with an md5 it is verified again, and it is never fetched again
-  unless that check fails.
+  renamed into place); with a checksum it is verified again, and it is never fetched
+  again unless that check fails.
+* Checksums: the manifest's md5 and/or sha256 (see :mod:`.manifest`), each verified with
+  its own algorithm in one read of the file; a mismatch names the algorithm, the
+  expected and the actual digest. The record's ``md5`` is always the file's md5.
 
 Every track ends in one record ``(track_id, status, reason, path, bytes, md5)``:
 ``status`` is ``ok`` or ``failed``; ``reason`` is ``code: detail`` with code one of
@@ -101,11 +104,27 @@ def _failed(track: Track, reason: str) -> Acquired:
 
 def file_md5(path: str | Path) -> str:
     """Hex md5 of a file, streamed."""
-    h = hashlib.md5()
+    return file_digests(path, ("md5",))["md5"]
+
+
+def file_digests(path: str | Path, algorithms: Sequence[str]) -> dict[str, str]:
+    """Hex digests of a file for each hashlib algorithm name, in one streamed read."""
+    hashes = {name: hashlib.new(name) for name in dict.fromkeys(algorithms)}
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+            for h in hashes.values():
+                h.update(block)
+    return {name: h.hexdigest() for name, h in hashes.items()}
+
+
+def verify_checksums(track: Track, path: str | Path, verb: str = "file has") -> tuple[str, str | None]:
+    """(md5 of the file, a ``checksum_mismatch`` reason or None) for the track's checksums."""
+    expected = track.checksums
+    digests = file_digests(path, ("md5", *expected))
+    for name, want in expected.items():
+        if digests[name] != want:
+            return digests["md5"], f"checksum_mismatch: expected {name} {want}, {verb} {digests[name]}"
+    return digests["md5"], None
 
 
 def sniff_not_audio(path: str | Path, content_type: str = "") -> str | None:
@@ -146,9 +165,9 @@ def acquire_local(track: Track) -> Acquired:
     size = p.stat().st_size
     if size == 0:
         return _failed(track, f"empty_file: {p} has zero bytes")
-    digest = file_md5(p)
-    if track.md5 and digest != track.md5:
-        return _failed(track, f"checksum_mismatch: expected md5 {track.md5}, file has {digest}")
+    digest, mismatch = verify_checksums(track, p)
+    if mismatch:
+        return _failed(track, mismatch)
     bad = sniff_not_audio(p)
     if bad:
         return _failed(track, bad)
@@ -300,10 +319,10 @@ def download(track: Track, dest: Path, settings: DownloadSettings,
              sleep: Callable[[float], None] = time.sleep) -> Acquired:
     """Download ``track.location`` to ``dest`` (see the module docstring for the policy)."""
     if dest.is_file():
-        digest = file_md5(dest)
-        if not track.md5 or digest == track.md5:
+        digest, mismatch = verify_checksums(track, dest)
+        if not mismatch:
             return Acquired(track.track_id, "ok", "", str(dest), dest.stat().st_size, digest, track.location)
-        log.warning("%s: %s has md5 %s, expected %s; downloading again", track.track_id, dest, digest, track.md5)
+        log.warning("%s: %s: %s; downloading again", track.track_id, dest, mismatch)
         dest.unlink()
     part = dest.with_name(f".{dest.name}.part")
     last = ""
@@ -320,9 +339,9 @@ def download(track: Track, dest: Path, settings: DownloadSettings,
                 continue
             except _Fatal as exc:
                 return _failed(track, str(exc))
-            digest = file_md5(part)
-            if track.md5 and digest != track.md5:
-                last = f"checksum_mismatch: expected md5 {track.md5}, downloaded {digest}"
+            digest, mismatch = verify_checksums(track, part, "downloaded")
+            if mismatch:
+                last = mismatch
                 part.unlink()
                 if resumed and not fresh_retry:  # a resumed body may be spliced wrongly: one fresh try
                     fresh_retry = True

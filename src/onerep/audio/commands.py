@@ -133,6 +133,18 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_jamendo_manifest(args: argparse.Namespace) -> int:
+    from ..sources.open_corpora import jamendo_audio_manifest
+    from .manifest import write_manifest
+
+    setup_logging(args.log)
+    audio = jamendo_audio_manifest(args.tsv, args.audio_root, args.checksums, low=args.low,
+                                   require_audio=args.require_audio, on_bad_line=args.on_bad_line)
+    write_manifest(args.out, audio.tracks)
+    print(f"{args.out}: {audio.summary()}")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from .store import MelStore
 
@@ -246,6 +258,28 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-loss", type=float, help="override audio.max_loss_fraction")
     p.add_argument("--log", help="log file")
     p.set_defaults(func=_cmd_extract)
+
+    p = subparsers.add_parser(
+        "jamendo-manifest", formatter_class=fmt, help="audio manifest of an MTG-Jamendo autotagging TSV",
+        description="The audio manifest (track_id, location, md5, sha256) of the tracks of an MTG-Jamendo TSV\n"
+                    "(data/*.tsv or a split file) whose audio is under --audio-root as NN/<id>.mp3 (NN/<id>.low.mp3\n"
+                    "with --low). Track ids are canonical, track_<integer without padding>. Tracks without a file\n"
+                    "are counted and left out (--require-audio: an error); --checksums adds each file's sha256\n"
+                    "from a <dataset>_<type>_sha256_tracks.txt list, verified at acquisition.\n\n"
+                    "  onerep jamendo-manifest --tsv mtg/data/autotagging_moodtheme.tsv \\\n"
+                    "      --audio-root jamendo/audio-low --low \\\n"
+                    "      --checksums mtg/data/download/autotagging_moodtheme_audio-low_sha256_tracks.txt \\\n"
+                    "      --out results/corpus/manifest.tsv")
+    p.add_argument("--tsv", required=True, help="MTG-Jamendo autotagging TSV (its PATH column locates the audio)")
+    p.add_argument("--audio-root", required=True, help="folder holding the unpacked NN/ audio folders")
+    p.add_argument("--checksums", help="sha256 list of the audio files (<dataset>_<type>_sha256_tracks.txt)")
+    p.add_argument("--low", action="store_true", help="the audio-low files NN/<id>.low.mp3")
+    p.add_argument("--require-audio", action="store_true", help="stop when a listed track has no audio file")
+    p.add_argument("--on-bad-line", choices=["error", "skip"], default="error",
+                   help="a bad TSV or checksum line stops (error, default) or is skipped and counted")
+    p.add_argument("--out", required=True, help="manifest TSV to write")
+    p.add_argument("--log", help="log file")
+    p.set_defaults(func=_cmd_jamendo_manifest)
 
     p = subparsers.add_parser("audio-info", help="summarise a mel store (tracks, frames, attributes)")
     p.add_argument("--mel", required=True, help="mel store (HDF5)")

@@ -1,8 +1,16 @@
 """Audio manifests and their shards.
 
 A manifest is a TSV with a header: ``track_id``, ``location`` (a path, relative to the
-manifest's folder unless absolute, or an ``http(s)://`` URL) and optionally ``md5``.
-Relative paths in every TSV this stage writes are likewise relative to that TSV's
+manifest's folder unless absolute, or an ``http(s)://`` URL) and optional checksums:
+
+- a column named ``md5`` (32 hex digits) and/or ``sha256`` (64 hex digits): the header
+  name decides the algorithm and a value of another length is an error;
+- a column named ``checksum``: each value's algorithm is recognised by its length
+  (32 hex digits: md5, 64: sha256); it may not contradict a named column on the same row.
+
+Empty cells mean "no checksum". Digits are compared in lower case. Manifests are
+written with ``track_id, location, md5`` (as before) plus ``sha256`` only when a track
+has one. Relative paths in every TSV this stage writes are likewise relative to that TSV's
 own folder, so a results folder can be moved as a whole.
 """
 
@@ -22,20 +30,29 @@ log = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = ("track_id", "location", "md5")
 SHARD_NAME = "shard-{:04d}.tsv"
-_MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
+#: Checksum algorithms a manifest may give, with the number of hex digits of a digest.
+CHECKSUM_DIGITS = {"md5": 32, "sha256": 64}
+_ALGORITHM_OF_LENGTH = {n: name for name, n in CHECKSUM_DIGITS.items()}
+_HEX = re.compile(r"[0-9a-f]+\Z")
 
 
 @dataclass(frozen=True)
 class Track:
-    """One manifest row: id, location (URL or path as written) and optional md5."""
+    """One manifest row: id, location (URL or path as written) and optional md5 / sha256."""
 
     track_id: str
     location: str
     md5: str = ""
+    sha256: str = ""
 
     @property
     def is_url(self) -> bool:
         return is_url(self.location)
+
+    @property
+    def checksums(self) -> dict[str, str]:
+        """The expected digests, algorithm -> lower-case hex (empty when none is given)."""
+        return {name: digest for name, digest in (("md5", self.md5), ("sha256", self.sha256)) if digest}
 
 
 def is_url(location: str) -> bool:
@@ -77,7 +94,7 @@ def read_manifest(path: str | Path) -> list[Track]:
     """Read and check a manifest; locations are resolved against the manifest's folder.
 
     Raises ValueError naming the file and line for a missing column, an empty id or
-    location, a duplicated id or a malformed md5.
+    location, a duplicated id or a malformed or contradictory checksum.
     """
     path = Path(path)
     df = read_tsv(path)
@@ -86,36 +103,58 @@ def read_manifest(path: str | Path) -> list[Track]:
     if missing:
         raise ValueError(
             f"{path}: missing column(s) {', '.join(missing)} (header has: {', '.join(df.columns)}); "
-            "a manifest needs track_id, location and optionally md5"
+            "a manifest needs track_id, location and optionally md5, sha256 or checksum"
         )
-    if "md5" not in df.columns:
-        df["md5"] = ""
+    sums = [c for c in (*CHECKSUM_DIGITS, "checksum") if c in df.columns]
     base = path.parent
     tracks: list[Track] = []
     first_line: dict[str, int] = {}
-    for k, (tid, loc, md5) in enumerate(zip(df["track_id"], df["location"], df["md5"])):
+    for k, (tid, loc, *cells) in enumerate(zip(df["track_id"], df["location"], *(df[c] for c in sums))):
         line = k + 2  # header is line 1
-        tid, loc, md5 = tid.strip(), loc.strip(), md5.strip().lower()
+        tid, loc = tid.strip(), loc.strip()
         if not tid:
             raise ValueError(f"{path}, line {line}: empty track_id")
         if not loc:
             raise ValueError(f"{path}, line {line}: track {tid!r} has an empty location")
-        if md5 and not _MD5.match(md5):
-            raise ValueError(f"{path}, line {line}: track {tid!r} has a malformed md5 {md5!r} (32 hex digits)")
+        where = f"{path}, line {line}: track {tid!r}"
+        digests = _row_checksums(where, dict(zip(sums, cells)))
         if tid in first_line:
             raise ValueError(f"{path}, line {line}: track {tid!r} already listed on line {first_line[tid]}")
         first_line[tid] = line
-        tracks.append(Track(tid, resolve(loc, base), md5))
+        tracks.append(Track(tid, resolve(loc, base), **digests))
     return tracks
 
 
+def _row_checksums(where: str, cells: dict[str, str]) -> dict[str, str]:
+    """algorithm -> digest of one row's checksum cells (``md5``, ``sha256``, ``checksum``)."""
+    out: dict[str, str] = {}
+    for column, cell in cells.items():
+        digest = cell.strip().lower()
+        if not digest:
+            continue
+        if column == "checksum":
+            name = _ALGORITHM_OF_LENGTH.get(len(digest))
+            if name is None or not _HEX.match(digest):
+                raise ValueError(f"{where} has a malformed checksum {digest!r} "
+                                 "(32 hex digits for md5 or 64 for sha256)")
+            if out.get(name, digest) != digest:
+                raise ValueError(f"{where}: checksum {digest} contradicts the {name} column ({out[name]})")
+        else:
+            name = column
+            if len(digest) != CHECKSUM_DIGITS[name] or not _HEX.match(digest):
+                raise ValueError(f"{where} has a malformed {name} {digest!r} ({CHECKSUM_DIGITS[name]} hex digits)")
+        out[name] = digest
+    return out
+
+
 def write_manifest(path: str | Path, tracks: list[Track]) -> None:
-    """Write a manifest (paths relative to its folder), atomically."""
+    """Write a manifest (paths relative to its folder; a ``sha256`` column only when a track has one), atomically."""
     path = Path(path)
-    lines = ["\t".join(MANIFEST_COLUMNS)]
+    with_sha256 = any(t.sha256 for t in tracks)
+    lines = ["\t".join(MANIFEST_COLUMNS + (("sha256",) if with_sha256 else ()))]
     for t in tracks:
         loc = t.location if t.is_url else relative_to(t.location, path.parent)
-        lines.append("\t".join((t.track_id, loc, t.md5)))
+        lines.append("\t".join((t.track_id, loc, t.md5) + ((t.sha256,) if with_sha256 else ())))
     write_text_atomic(path, "\n".join(lines) + "\n")
 
 
