@@ -18,8 +18,10 @@ CORPUS_FILES = {
     "cdr_genres": "cdr_genres.tsv",
 }
 
-def setup(tmp: Path, repo: Path, names: list[str], drop: str | None = None) -> Path:
-    """A study folder with placeholder corpus files and a Snakefile of the sources rules."""
+def setup(tmp: Path, repo: Path, names: list[str], drop: str | None = None, declared: dict | None = None,
+          design: tuple[str, ...] = ("self", "bpm", "tag")) -> Path:
+    """A study folder with placeholder corpus files (and files of the ``declared`` sources)
+    and a Snakefile of the sources rules."""
     cfg = yaml.safe_load((repo / "tests/config/tiny.yaml").read_text())
     cfg["demo"]["enabled"] = False
     cfg["targets"] = []
@@ -29,8 +31,13 @@ def setup(tmp: Path, repo: Path, names: list[str], drop: str | None = None) -> P
         cfg["corpus"][key] = f"data/{name}"
     if drop:
         cfg["corpus"][drop] = None
+    for entry in (declared or {}).values():
+        for path in (entry["file"], (entry.get("group") or {}).get("file")):
+            if path:
+                (tmp / path).write_text("placeholder\n")
     cfg["sources"]["names"] = names
-    cfg["design"]["sources"] = ["self", "bpm", "tag"]
+    cfg["sources"]["declared"] = declared or {}
+    cfg["design"]["sources"] = list(design)
     (tmp / "results/mel").mkdir(parents=True)
     (tmp / "results/mel/corpus.h5").write_text("placeholder\n")
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))

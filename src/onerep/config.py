@@ -101,6 +101,12 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
 
 def _check_semantics(cfg: dict[str, Any]) -> None:
     """Cross-key checks the JSON schema cannot express."""
+    from onerep.sources.catalog import check_names
+
+    try:
+        check_names(cfg)  # every source of sources.names is built in or declared
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     unknown = [s for s in cfg["design"]["sources"] if s not in cfg["sources"]["names"]]
     if unknown:
         raise ConfigError(

@@ -8,27 +8,28 @@
 import shlex
 import sys
 
-from onerep.sources.catalog import AUDIO_SOURCES, PLSA_SOURCES, SOURCE_INPUTS
+from onerep.sources.catalog import AUDIO_SOURCES, check_sources, declared_sources, reduction, source_inputs
 
 LABELS = f"{R}/labels"
-# Every source with a label file (self has none), in the config's order.
+# Every source with a label file (self has none), in the config's order: built-in sources
+# (the MSD preset, the audio sources) and those declared under sources.declared.
 LABEL_SOURCES = [s for s in config["sources"]["names"] if s != "self"]
 DESIGN_LABEL_SOURCES = [s for s in config["design"]["sources"] if s != "self"]
 AUDIO_DESCRIPTORS = f"{LABELS}/audio_descriptors.h5"
 
-for _s in LABEL_SOURCES:
-    for _key in SOURCE_INPUTS[_s]:
-        if _key != "audio_descriptors" and not config["corpus"].get(_key):
-            sys.exit(f"onerep: key 'corpus.{_key}': source '{_s}' is in sources.names but its "
-                     f"label file is not set")
+# Declarations with their defaults; every listed source is built in or declared, with its files set.
+config["sources"]["declared"] = declared_sources(config)
+try:
+    check_sources(config)
+except ValueError as _exc:
+    sys.exit(f"onerep: {_exc}")
 
 
 def label_inputs(wildcards):
-    """The corpus manifest and the native files one source reads (named like the CLI options)."""
-    out = {"manifest": config["corpus"]["manifest"]}
-    for key in SOURCE_INPUTS[wildcards.source]:
-        out[key] = AUDIO_DESCRIPTORS if key == "audio_descriptors" else config["corpus"][key]
-    return out
+    """The corpus manifest and the files one source reads (named like the CLI options):
+    the corpus.* files of an MSD source, the file (and group_file) of a declared one."""
+    return {"manifest": config["corpus"]["manifest"],
+            **source_inputs(config, wildcards.source, AUDIO_DESCRIPTORS)}
 
 
 def label_args(wildcards, input):
@@ -37,16 +38,18 @@ def label_args(wildcards, input):
 
 
 def label_settings(wildcards):
-    """Only what the source's z depends on: pLSA settings for count sources, GMM ones otherwise."""
+    """Only what the source's z depends on: pLSA settings for count sources, GMM ones
+    otherwise, and a declared source's declaration."""
     keys = ["seed", "sources.k", "sources.on_bad_line", "sources.topic_terms"]
-    if wildcards.source in PLSA_SOURCES:
+    if reduction(config, wildcards.source) == "plsa":
         keys.append("sources.plsa_iterations")
         if "plsa_restarts" in config["sources"]:
             keys.append("sources.plsa_restarts")
     else:
         keys.append("sources.gmm_max_iter")
+    if wildcards.source in config["sources"]["declared"]:
+        keys.append(f"sources.declared.{wildcards.source}")
     return settings(*keys, source=wildcards.source)
-
 
 
 if any(s in AUDIO_SOURCES for s in LABEL_SOURCES):

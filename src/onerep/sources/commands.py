@@ -18,26 +18,29 @@ _settings = parse_settings  # the shared --settings parser
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the commands of the sources stage."""
-    from .catalog import LABEL_SOURCES, SOURCE_INPUTS
+    from .catalog import DECLARED_INPUTS, LABEL_SOURCES, SOURCE_INPUTS
 
     p = subparsers.add_parser(
         "labels",
         help="compute one learning source's latent-factor labels z (pLSA or GMM)",
         description=(
-            "Read one learning source's native label files, keep the corpus tracks of the "
+            "Read one learning source's label files, keep the corpus tracks of the "
             "manifest, reduce the labels to k-dim probability vectors (pLSA; TF-IDF + pLSA for "
             "lyrics; a Gaussian mixture for bpm, year and the audio descriptors) and write "
             "--out (HDF5: track_id, z) and --topics (TSV: topic, rank, term, weight). "
-            "Inputs per source: " + "; ".join(f"{s}: {', '.join(v)}" for s, v in SOURCE_INPUTS.items())),
+            "Inputs per built-in source: " + "; ".join(f"{s}: {', '.join(v)}" for s, v in SOURCE_INPUTS.items())
+            + ". A declared source (kind terms, interactions or values) reads --file (and --group-file); "
+              "its declaration comes in --settings as \"sources.declared.<source>\"."),
     )
-    p.add_argument("--source", required=True, choices=LABEL_SOURCES)
+    p.add_argument("--source", required=True,
+                   help=f"a built-in source ({', '.join(LABEL_SOURCES)}) or one declared in --settings")
     p.add_argument("--manifest", required=True, help="corpus manifest TSV (track_id column)")
-    keys = sorted({k for v in SOURCE_INPUTS.values() for k in v})
+    keys = sorted({k for v in SOURCE_INPUTS.values() for k in v} | set(DECLARED_INPUTS))
     for key in keys:
         p.add_argument(f"--{key.replace('_', '-')}", dest=key, default=None, help=f"input file: {key}")
     p.add_argument("--settings", default=None,
                    help='JSON: {"sources.k", "sources.plsa_iterations", "sources.gmm_max_iter", '
-                        '"sources.on_bad_line", "sources.topic_terms", "seed"}')
+                        '"sources.on_bad_line", "sources.topic_terms", "seed", "sources.declared.<source>"}')
     p.add_argument("--out", required=True, help="label file (HDF5)")
     p.add_argument("--topics", required=True, help="topic table (TSV)")
     p.add_argument("--threads", type=int, default=None, help="threads of the pLSA kernels")

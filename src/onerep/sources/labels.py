@@ -1,9 +1,13 @@
 """Latent-factor labels z_t of each learning source (SPEC section 3) and their files.
 
-``make_labels`` loads one source's native files (``loaders``), reduces them to k-dim
-probability vectors (pLSA for count matrices, TF-IDF first for lyrics; a Gaussian
-mixture for bpm, year and the audio descriptors) and returns the z of every corpus
-track that has labels of the source. ``write_labels`` / ``load_labels`` handle the
+``make_labels`` loads one source's labels, reduces them to k-dim probability vectors
+(pLSA for count matrices, TF-IDF first where asked, as for lyrics; a Gaussian mixture
+for scalar values, on log2 where asked, as for bpm, and for the audio descriptors) and
+returns the z of every corpus track that has labels of the source. A source of the MSD
+preset is read by its loader (``MSD_PRESET``), a declared source by its format's
+adapter (``generic``); both give the same in-memory labels (``loaders.CountLabels``,
+``loaders.ScalarLabels``) and go through the same reductions, configured by a
+:class:`Reduction`. ``write_labels`` / ``load_labels`` handle the
 HDF5 file; ``topic_table`` lists the strongest terms of each topic for the
 explainability figures.
 """
@@ -12,7 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 
 from .. import __version__
 from ..util import atomic_path, derive_seed, write_text_atomic
-from . import loaders
+from . import generic, loaders
 from .audio_sources import SCALING, load_descriptors
 from .catalog import AUDIO_SOURCES, GMM_SOURCES, LABEL_SOURCES, PLSA_SOURCES, SOURCE_INPUTS  # noqa: F401
 from .gmm import GMMResult, fit_gmm
@@ -51,6 +56,31 @@ class LabelResult:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Reduction:
+    """How a source's labels are reduced (the same for the MSD preset and declared sources)."""
+
+    tfidf: bool = False  # TF-IDF before pLSA (the paper's lyrics)
+    log: bool = False  # the mixture on log2 of the values (the paper's bpm)
+    group_dataset: str | None = None  # label-file dataset with each track's document (artist_id)
+    number: str = ".4g"  # format of a component's mean and range in the topic table
+    unit_label: str = ""  # shown after a component's mean
+
+
+Loader = Callable[..., "loaders.CountLabels | loaders.ScalarLabels"]
+
+#: The MSD preset: the paper's sources, each read by its loader from the ``corpus.*``
+#: files ``SOURCE_INPUTS[source]`` (passed in that order, then the manifest ids and
+#: on_bad_line).
+MSD_PRESET: dict[str, tuple[Loader, Reduction]] = {
+    "bpm": (loaders.load_tempo, Reduction(log=True, number=".1f", unit_label="bpm")),
+    "year": (loaders.load_year, Reduction(number=".1f")),
+    "taste": (loaders.load_taste, Reduction()),
+    "tag": (loaders.load_tags, Reduction()),
+    "lyrics": (loaders.load_musixmatch, Reduction(tfidf=True)),
+    "cdr_tag": (loaders.load_cdr, Reduction()),
+    "artist": (loaders.load_artist_tags, Reduction(group_dataset="artist_id")),
+}
 
 
 def _normalise_rows(z: np.ndarray) -> np.ndarray:
@@ -78,19 +108,21 @@ def plsa_topic_table(components: np.ndarray, terms: np.ndarray, n: int) -> pd.Da
     })
 
 
-def gmm_topic_table(res: GMMResult, names: list[str], unit: str, n: int) -> pd.DataFrame:
-    """Components as topics: for a scalar its mean and +-1 sd range (weight = mixture
-    weight); for a descriptor the ``n`` features whose component mean is furthest from
-    the corpus mean (weight = that mean in standard units)."""
+def gmm_topic_table(res: GMMResult, names: list[str], n: int, reduction: Reduction = Reduction()
+                    ) -> pd.DataFrame:
+    """Components as topics: for a scalar its mean and +-1 sd range in the values' unit
+    (weight = mixture weight); for a descriptor the ``n`` features whose component mean
+    is furthest from the corpus mean (weight = that mean in standard units)."""
     rows = []
     k = len(res.weights)
+    fmt, unit = reduction.number, f" {reduction.unit_label}" if reduction.unit_label else ""
     if res.means.shape[1] == 1:
         for t in range(k):
             mu, sd = float(res.means[t, 0]), float(res.sds[t, 0])
-            if unit == "bpm":  # fitted on log2(bpm)
-                term = f"{2 ** mu:.1f} bpm [{2 ** (mu - sd):.1f}, {2 ** (mu + sd):.1f}]"
-            else:
-                term = f"{mu:.1f} [{mu - sd:.1f}, {mu + sd:.1f}]"
+            mid, lo, hi = mu, mu - sd, mu + sd
+            if reduction.log:  # fitted on log2 of the values
+                mid, lo, hi = 2 ** mu, 2 ** (mu - sd), 2 ** (mu + sd)
+            term = f"{mid:{fmt}}{unit} [{lo:{fmt}}, {hi:{fmt}}]"
             rows.append((t, 1, term, float(res.weights[t])))
     else:
         for t in range(k):
@@ -101,11 +133,11 @@ def gmm_topic_table(res: GMMResult, names: list[str], unit: str, n: int) -> pd.D
     return pd.DataFrame(rows, columns=["topic", "rank", "term", "weight"])
 
 
-def _reduce_counts(data: loaders.CountLabels, source: str, k: int, iterations: int, restarts: int, seed: int,
-                   threads: int | None, n_terms: int) -> LabelResult:
+def _reduce_counts(data: loaders.CountLabels, source: str, reduction: Reduction, k: int, iterations: int,
+                   restarts: int, seed: int, threads: int | None, n_terms: int) -> LabelResult:
     X = data.X
     method = "plsa"
-    if source == "lyrics":
+    if reduction.tfidf:
         X = TfidfTransformer(norm=None, smooth_idf=True, sublinear_tf=False).fit_transform(X).tocsr()
         method = "tfidf+plsa"
     log.info("source %s: pLSA with k=%d on %d documents x %d %ss (%d non-zeros), %d iterations, "
@@ -131,15 +163,15 @@ def _reduce_counts(data: loaders.CountLabels, source: str, k: int, iterations: i
         "restart_logliks": model.restart_logliks_,
     }
     extra = {}
-    if source == "artist":
-        extra["artist_id"] = np.asarray(data.doc_ids)[data.row_of_track].astype(str)
+    if reduction.group_dataset:
+        extra[reduction.group_dataset] = np.asarray(data.doc_ids)[data.row_of_track].astype(str)
     return LabelResult(source, method, data.track_ids, _normalise_rows(z),
                        plsa_topic_table(model.components_, data.terms, n_terms), attrs, extra)
 
 
-def _reduce_values(track_ids: np.ndarray, values: np.ndarray, names: list[str], unit: str, source: str,
+def _reduce_values(track_ids: np.ndarray, values: np.ndarray, names: list[str], source: str,
                    k: int, max_iter: int, seed: int, n_terms: int, method: str,
-                   scale: str = "feature") -> LabelResult:
+                   reduction: Reduction = Reduction(), scale: str = "feature") -> LabelResult:
     log.info("source %s: Gaussian mixture with %d components on %d tracks x %d values",
              source, k, values.shape[0], 1 if values.ndim == 1 else values.shape[1])
     res = fit_gmm(values, k=k, max_iter=max_iter, seed=seed, source=source, scale=scale)
@@ -157,18 +189,30 @@ def _reduce_values(track_ids: np.ndarray, values: np.ndarray, names: list[str], 
         attrs["component_means"] = res.means[:, 0]
         attrs["component_sds"] = res.sds[:, 0]
     return LabelResult(source, method, track_ids, _normalise_rows(res.z),
-                       gmm_topic_table(res, names, unit, n_terms), attrs)
+                       gmm_topic_table(res, names, n_terms, reduction), attrs)
+
+
+def declaration(source: str, settings: dict[str, Any]) -> generic.Declared | None:
+    """The declaration of ``source`` in the settings (``sources.declared.<source>``), if any."""
+    entry = _get(settings, f"sources.declared.{source}", None)
+    return None if entry is None else generic.Declared.from_entry(source, entry)
 
 
 def make_labels(source: str, manifest: str | Path, inputs: dict[str, str | Path], settings: dict[str, Any],
                 threads: int | None = None) -> LabelResult:
-    """Load and reduce one source; ``inputs`` maps the keys of ``SOURCE_INPUTS[source]`` to paths."""
-    if source not in SOURCE_INPUTS:
-        raise ValueError(f"unknown source {source!r}; sources with labels: {', '.join(LABEL_SOURCES)}")
-    missing = [key for key in SOURCE_INPUTS[source] if not inputs.get(key)]
+    """Load and reduce one source. ``inputs`` maps the input keys to paths: the keys of
+    ``SOURCE_INPUTS[source]`` for a built-in source, ``file`` (and ``group_file``) for a
+    source declared in ``settings`` under ``sources.declared.<source>``."""
+    decl = declaration(source, settings)
+    if decl is None and source not in SOURCE_INPUTS:
+        raise ValueError(f"unknown source {source!r}: not built in ({', '.join(LABEL_SOURCES)}) and the "
+                         f"settings have no 'sources.declared.{source}'")
+    needed = decl.inputs if decl is not None else SOURCE_INPUTS[source]
+    missing = [key for key in needed if not inputs.get(key)]
     if missing:
-        raise ValueError(f"source {source} needs the input(s) {missing} "
-                         f"(set corpus.{missing[0]} in the config)")
+        where = (f"sources.declared.{source}.{missing[0].replace('group_', 'group.')}" if decl is not None
+                 else f"corpus.{missing[0]}")
+        raise ValueError(f"source {source} needs the input(s) {missing} (set {where} in the config)")
     k = int(_get(settings, "sources.k", 50))
     iterations = int(_get(settings, "sources.plsa_iterations", 100))
     restarts = int(_get(settings, "sources.plsa_restarts", PLSA_RESTARTS))
@@ -181,20 +225,16 @@ def make_labels(source: str, manifest: str | Path, inputs: dict[str, str | Path]
     p = {key: Path(v) for key, v in inputs.items() if v}
 
     stats: loaders.LoadStats
-    if source == "tag":
-        data = loaders.load_tags(p["lastfm_tags"], ids, on_bad)
-    elif source == "artist":
-        data = loaders.load_artist_tags(p["lastfm_tags"], p["track_metadata"], ids, on_bad)
-    elif source == "taste":
-        data = loaders.load_taste(p["taste_triplets"], p["track_metadata"], ids, on_bad)
-    elif source == "lyrics":
-        data = loaders.load_musixmatch(p["musixmatch"], ids, on_bad)
-    elif source == "cdr_tag":
-        data = loaders.load_cdr(p["cdr_genres"], ids, on_bad)
-    elif source == "bpm":
-        data = loaders.load_tempo(p["tempo"], ids, on_bad)
-    elif source == "year":
-        data = loaders.load_year(p["track_metadata"], ids, on_bad)
+    data: loaders.CountLabels | loaders.ScalarLabels | None = None
+    declared: dict[str, Any] = {}
+    if decl is not None:
+        data, info = generic.load_declared(decl, p, ids, on_bad)
+        reduction = Reduction(tfidf=decl.tfidf, log=decl.log, group_dataset="group_id" if decl.group_file else None)
+        declared = {"declared": json.dumps(asdict(decl), sort_keys=True, default=str),
+                    "adapter_info": json.dumps(info, sort_keys=True, default=str)}
+    elif source in MSD_PRESET:
+        loader, reduction = MSD_PRESET[source]
+        data = loader(*(p[key] for key in SOURCE_INPUTS[source]), ids, on_bad)
     else:  # audio descriptors
         a_ids, values, names = load_descriptors(p["audio_descriptors"], source)
         stats = loaders.LoadStats(source, [str(p["audio_descriptors"])], rows=len(a_ids),
@@ -203,7 +243,6 @@ def make_labels(source: str, manifest: str | Path, inputs: dict[str, str | Path]
         stats.outside_corpus = int(len(a_ids) - (pos >= 0).sum())
         have = pos >= 0
         stats.with_labels = int(have.sum())
-        data = None
     if data is not None:
         stats = data.stats
     _log_stats(stats)
@@ -212,14 +251,14 @@ def make_labels(source: str, manifest: str | Path, inputs: dict[str, str | Path]
                          f"{', '.join(stats.files)}")
 
     if isinstance(data, loaders.CountLabels):
-        result = _reduce_counts(data, source, k, iterations, restarts, seed, threads, n_terms)
+        result = _reduce_counts(data, source, reduction, k, iterations, restarts, seed, threads, n_terms)
     elif isinstance(data, loaders.ScalarLabels):
-        values = np.log2(data.values) if source == "bpm" else data.values
-        method = "gmm(log2 bpm)" if source == "bpm" else "gmm"
-        result = _reduce_values(data.track_ids, values, [source], data.unit, source, k, gmm_iter, seed,
-                                n_terms, method)
+        values = np.log2(data.values) if reduction.log else data.values
+        method = f"gmm(log2 {data.unit})" if reduction.log else "gmm"
+        result = _reduce_values(data.track_ids, values, [source], source, k, gmm_iter, seed, n_terms, method,
+                                reduction)
     else:
-        result = _reduce_values(ids[have], values[pos[have]], names, "", source, k, gmm_iter, seed,
+        result = _reduce_values(ids[have], values[pos[have]], names, source, k, gmm_iter, seed,
                                 n_terms, "gmm(descriptor)", scale=SCALING[source])
     result.attrs.update({
         "k": k,
@@ -230,6 +269,7 @@ def make_labels(source: str, manifest: str | Path, inputs: dict[str, str | Path]
         "manifest": str(manifest),
         "settings": json.dumps(settings, sort_keys=True),
         "onerep_version": __version__,
+        **declared,
     })
     return result
 

@@ -1,4 +1,4 @@
-"""Loaders of the learning sources' native files (SPEC section 3).
+"""Loaders of the learning sources' native files (SPEC section 3): the MSD preset.
 
 Each loader reads one source's files in their published format, keeps the labels of
 the tracks in the corpus manifest and returns them as a sparse track x term matrix
