@@ -470,7 +470,13 @@ def test_cli_jobs_scores_several_targets_in_one_process(clf_files, tmp_path, cap
 
 def test_plan_groups_targets_by_model_and_builds_jobs():
     cfg = _config()
-    assert plan.targets_by_model(cfg) == {"mlp": ["gtzan", "arousal", "mine"], "als": ["lastfm1k"]}
+    assert plan.targets_by_model(cfg) == {"mlp": ["gtzan", "arousal", "mine"], "tagging": [], "als": ["lastfm1k"]}
+    tagging = dict(cfg, targets=[*cfg["targets"], {"name": "mtt", "kind": "magnatagatune"},
+                                 {"name": "mtg", "kind": "mtg_jamendo", "main_metric": "pr_auc"}])
+    assert plan.targets_by_model(tagging)["tagging"] == ["mtt", "mtg"]
+    assert plan.evaluation_job("res", "mfcc", tagging["targets"][4], None)["main_metric"] == "roc_auc"
+    job = plan.evaluation_job("res", "mfcc", tagging["targets"][5], None)
+    assert job["task"] == "tagging" and job["main_metric"] == "pr_auc" and "labels" in job
     job = plan.evaluation_job("res", "mfcc", cfg["targets"][2], None)
     assert job == {"task": "recommendation", "features": "res/features/mfcc/lastfm1k.h5",
                    "splits": "res/targets/lastfm1k/splits.tsv",

@@ -13,8 +13,10 @@ from onerep.evaluate.plan import targets_by_model as _eval_targets_by_model
 
 # Runs and the all-target baselines (mfcc, rand-*) are scored in one job per
 # (representation, model): one process (one scikit-learn / torch start-up) covers every
-# target of that model. MLP targets depend only on evaluate.mlp, the recommendation
-# target only on evaluate.als, so changing one model's settings reruns only its jobs.
+# target of that model. MLP targets (classification and regression: evaluate_mlp;
+# tagging: evaluate_tagging, whose jobs also carry each target's main_metric) depend
+# only on evaluate.mlp, the recommendation target only on evaluate.als, so changing one
+# model's settings reruns only its jobs.
 # A user's features cover the targets they supply: one job per (user rep, target).
 EVAL_MODEL_TARGETS = _eval_targets_by_model(config)
 EVAL_GROUPED_REPS = [*RUN_IDS, *[r for r in _eval_baseline_reps(config) if not r.startswith("user-")]]

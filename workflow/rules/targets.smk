@@ -24,11 +24,13 @@ def _inside(path, folder):
 
 
 def target_inputs(wildcards):
-    """The target's data folder and its extra files (split list, audio manifest, CSV)."""
+    """The target's data folder and its extra files (split list, audio manifest, CSV,
+    the audio folder of MTG-Jamendo / MagnaTagATune)."""
     cfg = TARGETS[wildcards.target]
     files = {"root": cfg["root"]} if cfg["root"] else {}
-    for key in ("split_file", "audio_manifest", "labels_csv"):
-        if cfg[key] and not (cfg["root"] and _inside(cfg[key], cfg["root"])):
+    for key in ("split_file", "audio_manifest", "labels_csv", "audio_root"):
+        # audio_root has no schema default (targets without it keep their settings JSON)
+        if cfg.get(key) and not (cfg["root"] and _inside(cfg[key], cfg["root"])):
             files[key] = cfg[key]
     return files
 

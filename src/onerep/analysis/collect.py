@@ -3,10 +3,12 @@
 - :func:`expected_score_files` lists the score files of a study (each design run on
   each target, each baseline on its targets), the same list the workflow builds.
 - :func:`collect_scores` reads and checks them (:func:`onerep.evaluate.scores.read_score_file`):
-  one tidy table of every repetition.
+  one tidy table of every repetition and metric (a tagging target has two, roc_auc and
+  pr_auc; its score files mark one ``main``).
 - :func:`target_protocols` names the protocol each target was scored with.
-- :func:`run_means` averages the repetitions: the score of a representation on a
-  target (as the paper).
+- :func:`run_means` averages the repetitions of each target's main metric: the score
+  of a representation on a target (as the paper); the other metrics stay in the tidy
+  table only.
 - :func:`standardise` adds y* = (y - mean_d) / sd_d within each target (mean and
   standard deviation over the design runs; baselines are put on the same scale), n*,
   r* and one 0/1 column ``has_<source>`` per learning source.
@@ -62,25 +64,26 @@ def expected_score_files(scores_dir: str | Path, run_ids: Sequence[str], targets
 def collect_scores(paths: Iterable[str | Path], runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """All score files as one tidy table (one row per repetition), checked for consistency.
 
-    Checks: no (run, target, repetition) twice; one metric and one recorded protocol per
-    target; the strategy, sources and n of a design run agree with the run table
-    ``runs`` when given.
+    Checks: no (run, target, repetition, metric) twice; one main metric and one recorded
+    protocol per target; the strategy, sources and n of a design run agree with the run
+    table ``runs`` when given.
     Adds ``kind`` ('run' or 'baseline'); the column ``source_file`` names each row's file.
     """
     frames = [read_score_file(p) for p in paths]
     if not frames:
         raise ValueError("no score files to analyse")
     df = pd.concat(frames, ignore_index=True)
-    dup = df.duplicated(["run_id", "target", "repetition"], keep=False)
+    dup = df.duplicated(["run_id", "target", "repetition", "metric"], keep=False)
     if dup.any():
         row = df[dup].iloc[0]
         files = sorted(df.loc[dup & (df.run_id == row.run_id) & (df.target == row.target), "source_file"].unique())
         raise ValueError(f"run {row.run_id} on target {row.target}, repetition {row.repetition} "
-                         f"appears more than once (in {files})")
-    metrics = df.groupby("target")["metric"].unique()
+                         f"appears more than once with metric {row.metric} (in {files})")
+    metrics = df[df["main"] == 1].groupby("target")["metric"].unique()
     for target, ms in metrics.items():
         if len(ms) > 1:
-            raise ValueError(f"target {target}: score files mix metrics {sorted(ms)}; one metric per target")
+            raise ValueError(f"target {target}: score files mix main metrics {sorted(ms)}; one main metric "
+                             "per target")
     target_protocols(df)
     df["kind"] = np.where(df["strategy"] == BASELINE, "baseline", "run")
     unknown = sorted(set(df.loc[df.kind == "run", "strategy"]) - set(R_STAR))
@@ -137,7 +140,10 @@ def _check_against_runs(df: pd.DataFrame, runs: pd.DataFrame) -> None:
 
 
 def run_means(scores: pd.DataFrame) -> pd.DataFrame:
-    """Mean (and standard deviation) over repetitions of each representation on each target."""
+    """Mean (and standard deviation) over repetitions of each representation on each
+    target, of the target's main metric (rows with ``main`` 1; all rows without the column)."""
+    if "main" in scores.columns:
+        scores = scores[scores["main"] == 1]
     keys = ["run_id", "target", "metric", "kind", "strategy", "sources", "n"]
     g = scores.groupby(keys, sort=False)["value"]
     out = g.agg(y="mean", y_sd="std", repetitions="count").reset_index()

@@ -36,7 +36,7 @@ FIGURES: dict[int, str] = {
 }
 TRAINING = "training_curves"
 
-METRIC_LABELS = {"accuracy": "accuracy", "r2": "R²"}
+METRIC_LABELS = {"accuracy": "accuracy", "r2": "R²", "roc_auc": "ROC-AUC (macro)", "pr_auc": "PR-AUC (macro)"}
 BASELINE_STYLES = ["--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1))]
 BASELINE_COLOURS = ["#7f7f7f", "#bcbd22", "#17becf", "#9467bd", "#8c564b"]
 

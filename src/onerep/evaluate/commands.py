@@ -14,22 +14,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Fit the target model on the features of one representation for every repetition of "
             "the target's splits and write the tidy score table (run_id, target, repetition, metric, "
-            "value, seed, strategy, sources, n, n_train, n_test)."
+            "value, seed, strategy, sources, n, n_train, n_test, protocol, main, n_tags, n_tags_dropped; "
+            "a tagging target has two rows per repetition, roc_auc and pr_auc)."
         ),
     )
     p.add_argument("--features", help="features HDF5 (track_id, features)")
-    p.add_argument("--labels", help="labels.tsv of the target (classification/regression)")
+    p.add_argument("--labels", help="labels.tsv of the target (classification/regression/tagging)")
     p.add_argument("--splits", help="splits.tsv of the target")
     p.add_argument("--interactions", help="interactions.tsv (recommendation)")
-    p.add_argument("--task", choices=["classification", "regression", "recommendation"])
+    p.add_argument("--task", choices=["classification", "regression", "recommendation", "tagging"])
+    p.add_argument("--main-metric", choices=["roc_auc", "pr_auc"],
+                   help="tagging: the metric marked main (used by the analysis; default roc_auc)")
     p.add_argument("--settings", required=True,
                    help='JSON (or @file): seed, evaluate.repetitions and evaluate.mlp or evaluate.als')
     p.add_argument("--run-meta",
                    help='JSON (or @file): {"run_id", "target", "strategy", "sources", "n"}')
     p.add_argument("--jobs",
                    help='JSON list (or @file) of evaluations, each {"task", "features", "splits", '
-                        '"labels" or "interactions", "meta", "output"}: several targets in one '
-                        'process (the workflow uses this; the single-target options are then unused)')
+                        '"labels" or "interactions", "meta", "output", optionally "main_metric"}: several '
+                        'targets in one process (the workflow uses this; the single-target options are '
+                        'then unused)')
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     p.add_argument("-o", "--output", help="score table TSV to write")
     p.add_argument("--log", help="log file")
@@ -67,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
                              + ", ".join("--" + m.replace("_", "-") for m in missing))
         jobs = [{"task": args.task, "features": args.features, "splits": args.splits,
                  "labels": args.labels, "interactions": args.interactions,
-                 "meta": parse_settings(args.run_meta, "--run-meta"), "output": args.output}]
+                 "meta": parse_settings(args.run_meta, "--run-meta"), "output": args.output,
+                 "main_metric": args.main_metric}]
     if (setting(settings, "evaluate.mlp", {}) or {}).get("backend") == "torch":
         import torch
 
@@ -79,11 +84,13 @@ def run(args: argparse.Namespace) -> int:
             table = evaluate_representation(
                 job["features"], job["task"], settings, meta,
                 labels=job.get("labels"), splits=job["splits"], interactions=job.get("interactions"),
+                main_metric=job.get("main_metric"),
             )
         write_scores(table, job["output"])
+        main = table[table["main"] == 1]
         log.info("%s on %s: %s mean %.4f over %d repetitions (%.1f s) -> %s",
-                 meta.get("run_id"), meta.get("target"), table["metric"].iloc[0],
-                 table["value"].mean(), len(table), time.perf_counter() - start, job["output"])
+                 meta.get("run_id"), meta.get("target"), main["metric"].iloc[0],
+                 main["value"].mean(), len(main), time.perf_counter() - start, job["output"])
     return 0
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-TASKS = ("classification", "regression", "recommendation")
+TASKS = ("classification", "regression", "recommendation", "tagging")
 
 # The task of each built-in target kind; a custom target names its own.
 KIND_TASKS = {
@@ -19,6 +19,8 @@ KIND_TASKS = {
     "irmas": "classification",
     "mediaeval2013": "regression",
     "lastfm1k": "recommendation",
+    "mtg_jamendo": "tagging",
+    "magnatagatune": "tagging",
 }
 
 
@@ -98,9 +100,10 @@ def _line(i: int) -> int:
     return int(i) + 2
 
 
-def load_labels(path: str | Path, task: str) -> pd.Series:
+def load_labels(path: str | Path, task: str) -> pd.Series | pd.DataFrame:
     """``label`` per ``track_id`` of a target's labels.tsv: strings for classification,
-    floats for regression."""
+    floats for regression, a track x tag 0/1 DataFrame for tagging (the label format of
+    :mod:`onerep.targets.files`, read by its :func:`~onerep.targets.files.tag_matrix`)."""
     df = _read_tsv(path, ["track_id", "label"], "labels")
     dup = df["track_id"].duplicated()
     if dup.any():
@@ -111,6 +114,10 @@ def load_labels(path: str | Path, task: str) -> pd.Series:
         i = int(np.flatnonzero(empty)[0])
         raise ValueError(f"{path}, line {_line(i)}: track '{df.track_id.iloc[i]}' has an empty label")
     labels = df.set_index("track_id")["label"]
+    if task == "tagging":
+        from onerep.targets.files import tag_matrix
+
+        return tag_matrix(labels, path)
     if task == "regression":
         values = pd.to_numeric(labels, errors="coerce")
         bad = ~np.isfinite(values.to_numpy(dtype=float))

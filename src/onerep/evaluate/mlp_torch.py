@@ -5,11 +5,13 @@ here: Glorot-uniform initial weights and biases (bound sqrt(6 / (fan_in + fan_ou
 ReLU hidden layers, Adam (lr from the settings, betas 0.9/0.999, eps 1e-8), minibatches
 of min(200, n) reshuffled every epoch, L2 penalty alpha = 1e-4 as
 ``alpha/2 * sum(W^2) / batch``, softmax cross-entropy (classification; also for two
-classes, where scikit-learn uses one logistic unit) or half mean squared error
-(regression), and scikit-learn's stopping rule: stop once the epoch's training loss
-has failed to improve on the best by ``tol = 1e-4`` for more than 10 epochs, or at
-``max_iter``. Random streams differ from scikit-learn's, so results agree within
-seed-to-seed noise, not to the bit (tests/test_evaluate.py checks this).
+classes, where scikit-learn uses one logistic unit), binary cross-entropy of one sigmoid
+output per tag, summed over tags and averaged over tracks (tagging, as scikit-learn's
+multi-label loss), or half mean squared error (regression), and scikit-learn's
+stopping rule: stop once the epoch's training loss has failed to improve on the best
+by ``tol = 1e-4`` for more than 10 epochs, or at ``max_iter``. Random streams differ
+from scikit-learn's, so results agree within seed-to-seed noise, not to the bit
+(tests/test_evaluate.py and tests/test_tagging.py check this).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def fit_predict(
     task: str, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
     hidden: tuple[int, ...], max_iter: int, learning_rate: float, seed: int, device: str = "auto",
 ) -> np.ndarray:
-    """Standardise on the training rows, fit the MLP, and predict ``X_test``."""
+    """Standardise on the training rows, fit the MLP, and predict ``X_test`` (classes,
+    values, or for tagging each tag's probability)."""
     import torch
 
     dev = _device(device)
@@ -49,7 +52,7 @@ def fit_predict(
         classes, y_idx = np.unique(y_train, return_inverse=True)
         ytr = torch.as_tensor(y_idx, dtype=torch.long, device=dev)
         n_out = len(classes)
-    elif task == "regression":
+    elif task in ("regression", "tagging"):
         ytr = torch.as_tensor(np.asarray(y_train, dtype=np.float32).reshape(len(y_train), -1), device=dev)
         n_out = ytr.shape[1]
     else:
@@ -81,6 +84,9 @@ def fit_predict(
             out = forward(xtr[idx])
             if task == "classification":
                 loss = torch.nn.functional.cross_entropy(out, ytr[idx])
+            elif task == "tagging":
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    out, ytr[idx], reduction="sum") / len(idx)
             else:
                 loss = 0.5 * torch.mean((out - ytr[idx]) ** 2)
             loss = loss + 0.5 * ALPHA * sum((w * w).sum() for w in weights) / len(idx)
@@ -97,5 +103,7 @@ def fit_predict(
         out = forward(xte)
     if task == "classification":
         return classes[out.argmax(dim=1).cpu().numpy()]
+    if task == "tagging":
+        return torch.sigmoid(out).cpu().numpy().astype(np.float64)
     pred = out.cpu().numpy().astype(np.float64)
     return pred[:, 0] if pred.shape[1] == 1 else pred

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from .data import task_of
+from .scores import DEFAULT_TAG_METRIC
 
 
 def baseline_reps(config: dict[str, Any]) -> dict[str, list[str]]:
@@ -91,12 +92,20 @@ def evaluation_job(results: str, rep: str, target_cfg: dict[str, Any],
         job["interactions"] = f"{results}/targets/{name}/interactions.tsv"
     else:
         job["labels"] = f"{results}/targets/{name}/labels.tsv"
+    if task == "tagging":
+        job["main_metric"] = target_cfg.get("main_metric") or DEFAULT_TAG_METRIC
     return job
 
 
 def targets_by_model(config: dict[str, Any]) -> dict[str, list[str]]:
-    """Target names grouped by the model that scores them: ``mlp`` or ``als``."""
-    out: dict[str, list[str]] = {"mlp": [], "als": []}
+    """Target names grouped by the model that scores them: ``mlp`` (classification,
+    regression), ``tagging`` (the multi-label MLP) or ``als``.
+
+    Tagging targets form their own group so that adding one to a study, or changing its
+    main_metric, reruns only the tagging jobs.
+    """
+    out: dict[str, list[str]] = {"mlp": [], "tagging": [], "als": []}
+    model = {"recommendation": "als", "tagging": "tagging"}
     for t in config["targets"]:
-        out["als" if task_of(t) == "recommendation" else "mlp"].append(t["name"])
+        out[model.get(task_of(t), "mlp")].append(t["name"])
     return out

@@ -1,11 +1,17 @@
 """Score one representation on one target: the tidy score table of (run, target).
 
-One row per repetition: run_id, target, repetition, metric, value, seed, strategy,
-sources, n, followed by n_train and n_test (the tracks actually used, after tracks
-without features were left out) and protocol (how the score was obtained, a code of
-:data:`PROTOCOLS`), so the analysis needs no other file. :func:`write_scores` writes
-the table and :func:`read_score_file` reads and checks one (files written before the
-protocol column existed read as protocol ``unrecorded``).
+One row per repetition and metric: run_id, target, repetition, metric, value, seed,
+strategy, sources, n, followed by n_train and n_test (the tracks actually used, after
+tracks without features were left out), protocol (how the score was obtained, a code
+of :data:`PROTOCOLS`), main (1 on the row of the target's main metric, the one the
+analysis uses, 0 on the others), and for tagging targets n_tags and n_tags_dropped
+(the tags that entered the macro averages, and those left out for want of positive or
+negative test tracks; empty for other tasks). Classification, regression and
+recommendation give one metric, so one row per repetition; tagging gives two rows per
+repetition, ``roc_auc`` and ``pr_auc``, one of them main (the target's
+``main_metric``, ROC-AUC by default). :func:`write_scores` writes the table and
+:func:`read_score_file` reads and checks one (files written before the protocol
+column existed read as protocol ``unrecorded``, before the main column as main 1).
 """
 
 from __future__ import annotations
@@ -20,15 +26,17 @@ import pandas as pd
 
 from ..util import atomic_path, derive_seed
 from .data import TASKS, Features, load_features, load_interactions, load_labels, load_splits, repetition_plan
-from .mlp import MLPParams, fit_score
+from .mlp import TAG_METRICS, MLPParams, fit_score, fit_tagging
 from onerep.util import setting
 
 log = logging.getLogger(__name__)
 
 SCORE_COLUMNS = [
     "run_id", "target", "repetition", "metric", "value", "seed", "strategy", "sources", "n", "n_train", "n_test",
-    "protocol",
+    "protocol", "main", "n_tags", "n_tags_dropped",
 ]
+#: The main metric of a tagging target unless its config names another (``main_metric``).
+DEFAULT_TAG_METRIC = "roc_auc"
 #: Columns every score file must have (files of earlier versions lack ``protocol``).
 REQUIRED_COLUMNS = ("run_id", "target", "repetition", "metric", "value", "strategy", "sources", "n")
 RUN_META_KEYS = ("run_id", "target", "strategy", "sources", "n")
@@ -42,13 +50,18 @@ PROTOCOLS: dict[str, str] = {
     "mlp-regressor-target-standardised": "R² of the MLP regressor fitted to the target standardised on the "
                                          "training part (mean 0, sd 1; predictions mapped back to the rating "
                                          "scale); the paper fitted the raw ratings",
+    "mlp-tagger": "macro ROC-AUC and macro PR-AUC (average precision) of an MLP with one sigmoid output per "
+                  "tag (binary cross-entropy) on features standardised on the training part; tags without "
+                  "positive or without negative test tracks are left out of the averages (n_tags counts the "
+                  "tags scored)",
     "als-rank-heldout": "nDCG: each user ranks only the held-out tracks (evaluate.als.candidates: heldout; "
                         "not the paper's protocol, which ranks every track and gives lower or equal nDCG)",
     "als-rank-all": "nDCG: each user ranks every track except their own training tracks "
                     "(evaluate.als.candidates: all; the paper's protocol)",
     UNRECORDED: "not recorded (scored before score files recorded their protocol)",
 }
-_MLP_PROTOCOLS = {"classification": "mlp-classifier", "regression": "mlp-regressor-target-standardised"}
+_MLP_PROTOCOLS = {"classification": "mlp-classifier", "regression": "mlp-regressor-target-standardised",
+                  "tagging": "mlp-tagger"}
 
 
 def score_protocol(task: str, candidates: str = "heldout") -> str:
@@ -78,10 +91,14 @@ def _split_tracks(splits: pd.DataFrame, split_rep: int) -> pd.Series:
 
 
 def score_mlp(
-    features: Features, labels: pd.Series, splits: pd.DataFrame, task: str, settings: dict[str, Any],
-    meta: dict[str, Any], splits_path: str = "splits",
+    features: Features, labels: pd.Series | pd.DataFrame, splits: pd.DataFrame, task: str,
+    settings: dict[str, Any], meta: dict[str, Any], splits_path: str = "splits",
+    main_metric: str = DEFAULT_TAG_METRIC,
 ) -> pd.DataFrame:
-    """Classification/regression scores of ``features`` over the repetitions of ``splits``."""
+    """Classification/regression/tagging scores of ``features`` over the repetitions of
+    ``splits`` (tagging: ``labels`` is the track x tag matrix; ``main_metric`` marks its main row)."""
+    if task == "tagging" and main_metric not in TAG_METRICS:
+        raise ValueError(f"main metric '{main_metric}' of a tagging target is not one of {TAG_METRICS}")
     params = MLPParams.from_settings(setting(settings, "evaluate.mlp", {}) or {})
     repetitions = int(setting(settings, "evaluate.repetitions", 5))
     master = int(setting(settings, "seed", 0))
@@ -112,11 +129,22 @@ def score_mlp(
                 f"tracks with features in {features.path}; both must be non-empty"
             )
         seed = derive_seed(master, "mlp", meta["run_id"], meta["target"], rep_label)
+        common = dict(repetition=rep_label, seed=seed, n_train=int(tr.sum()), n_test=int(te.sum()))
+        if task == "tagging":
+            try:
+                res = fit_tagging(X[tr], y[tr], X[te], y[te], params, seed)
+            except ValueError as exc:
+                raise ValueError(f"{splits_path}, repetition {split_rep}: {exc}") from None
+            rows += [dict(common, metric=m, value=getattr(res, m), main=int(m == main_metric),
+                          n_tags=res.scored, n_tags_dropped=res.dropped) for m in TAG_METRICS]
+            log.info("repetition %s: ROC-AUC %.4f, PR-AUC %.4f over %d tags (%d without positive or negative "
+                     "test tracks left out; train %d, test %d, seed %d)", rep_label, res.roc_auc, res.pr_auc,
+                     res.scored, res.dropped, int(tr.sum()), int(te.sum()), seed)
+            continue
         metric, value = fit_score(task, X[tr], y[tr], X[te], y[te], params, seed)
         log.info("repetition %s: %s = %.4f (train %d, test %d, seed %d)", rep_label, metric, value,
                  int(tr.sum()), int(te.sum()), seed)
-        rows.append(dict(repetition=rep_label, metric=metric, value=value, seed=seed,
-                         n_train=int(tr.sum()), n_test=int(te.sum())))
+        rows.append(dict(common, metric=metric, value=value))
     return _table(rows, meta, score_protocol(task))
 
 
@@ -154,10 +182,15 @@ def score_recommendation(
 
 
 def _table(rows: list[dict[str, Any]], meta: dict[str, Any], protocol: str) -> pd.DataFrame:
+    """The score rows with the run metadata, the protocol and (single-metric tasks) main 1."""
     df = pd.DataFrame(rows)
     for key in RUN_META_KEYS:
         df[key] = meta[key]
     df["protocol"] = protocol
+    if "main" not in df.columns:
+        df["main"] = 1
+    for col in ("n_tags", "n_tags_dropped"):
+        df[col] = df[col].astype("Int64") if col in df.columns else pd.array([pd.NA] * len(df), dtype="Int64")
     return df[SCORE_COLUMNS]
 
 
@@ -169,11 +202,13 @@ def evaluate_representation(
     labels: str | Path | None = None,
     splits: str | Path | None = None,
     interactions: str | Path | None = None,
+    main_metric: str | None = None,
 ) -> pd.DataFrame:
     """Score the features file of one representation on one target; the tidy score table.
 
     ``settings``: the seed and the ``evaluate`` keys (flat dotted keys as the rules pass
-    them, or nested); ``run_meta``: run_id, target, strategy, sources, n.
+    them, or nested); ``run_meta``: run_id, target, strategy, sources, n;
+    ``main_metric``: the main one of a tagging target's two (default roc_auc).
     """
     if task not in TASKS:
         raise ValueError(f"unknown task '{task}'; one of {TASKS}")
@@ -188,7 +223,8 @@ def evaluate_representation(
         return score_recommendation(feats, load_interactions(interactions), split_df, settings, meta, str(splits))
     if labels is None:
         raise ValueError(f"the {task} task needs a labels file (--labels)")
-    return score_mlp(feats, load_labels(labels, task), split_df, task, settings, meta, str(splits))
+    return score_mlp(feats, load_labels(labels, task), split_df, task, settings, meta, str(splits),
+                     main_metric=main_metric or DEFAULT_TAG_METRIC)
 
 
 def write_scores(table: pd.DataFrame, path: str | Path) -> None:
@@ -202,10 +238,41 @@ def _first_bad_line(bad: pd.Series | np.ndarray) -> int:
     return int(np.flatnonzero(np.asarray(bad))[0]) + 2
 
 
+def _check_main(df: pd.DataFrame, path: Path) -> None:
+    """Check (and fill) the ``main`` column: each repetition has each metric once and
+    exactly one main row, the same metric in every repetition. A file without the
+    column (one metric, written before it existed) gets main 1."""
+    dup = df.duplicated(["repetition", "metric"])
+    if dup.any():
+        line = _first_bad_line(dup)
+        raise ValueError(f"{path}, line {line}: repetition {df['repetition'].iloc[line - 2]} appears more than "
+                         f"once with metric {df['metric'].iloc[line - 2]!r}")
+    if "main" not in df.columns:
+        if df.groupby("repetition")["metric"].nunique().max() > 1:
+            raise ValueError(f"{path}: several metrics per repetition but no 'main' column naming the main one")
+        df["main"] = 1
+        return
+    main = pd.to_numeric(df["main"], errors="coerce")
+    bad = ~main.isin([0, 1])
+    if bad.any():
+        line = _first_bad_line(bad)
+        raise ValueError(f"{path}, line {line}: main {df['main'].iloc[line - 2]!r} is neither 0 nor 1")
+    df["main"] = main.astype(int)
+    per_rep = df.groupby("repetition")["main"].sum()
+    if (per_rep != 1).any():
+        rep = per_rep.index[per_rep != 1][0]
+        raise ValueError(f"{path}: repetition {rep} has {int(per_rep[rep])} rows with main 1; exactly one "
+                         "metric per repetition is the main one")
+    mains = sorted(df.loc[df["main"] == 1, "metric"].unique())
+    if len(mains) > 1:
+        raise ValueError(f"{path}: the main metric differs between repetitions ({mains})")
+
+
 def read_score_file(path: str | Path) -> pd.DataFrame:
     """One score table, checked: required columns, numeric finite values, one run on one
-    target, a known protocol (``unrecorded`` for files without the column). Adds the
-    column ``source_file``."""
+    target, a known protocol (``unrecorded`` for files without the column), each metric
+    once per repetition and one main metric (main 1 for files without the column).
+    Adds the column ``source_file``."""
     path = Path(path)
     try:
         df = pd.read_csv(path, sep="\t", dtype={"run_id": str, "target": str, "sources": str,
@@ -238,6 +305,7 @@ def read_score_file(path: str | Path) -> pd.DataFrame:
         line = _first_bad_line(unknown)
         raise ValueError(f"{path}, line {line}: unknown protocol {df['protocol'].iloc[line - 2]!r}; "
                          f"one of {list(PROTOCOLS)}")
+    _check_main(df, path)
     if df["target"].nunique() != 1 or df["run_id"].nunique() != 1:
         raise ValueError(f"{path}: a score file holds one representation on one target; found runs "
                          f"{sorted(df['run_id'].unique())} on targets {sorted(df['target'].unique())}")

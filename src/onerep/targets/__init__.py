@@ -2,7 +2,8 @@
 
 ``load_target(target_cfg)`` reads one ``targets`` entry of the config into a
 :class:`TargetData` (manifest, labels, interactions, task, report); ``make_splits``
-draws the repetitions' train/test folds; ``files`` writes and reads the files under
+draws the repetitions' train/test folds; ``tagging`` reads the multi-label corpora
+(MTG-Jamendo, MagnaTagATune); ``files`` writes and reads the files under
 ``results/targets/<target>/``.
 """
 
@@ -12,8 +13,10 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "common": ("AUDIO_EXTENSIONS", "TargetData", "track_id_from_path",),
-        "files": ("read_interactions", "read_labels", "read_report", "read_splits", "write_target",),
+        "files": ("TAG_SEPARATOR", "join_tags", "read_interactions", "read_labels", "read_report", "read_splits",
+                  "tag_matrix", "write_target",),
         "loaders": ("LOADERS", "irmas_group", "load_target", "read_gtzan_split",),
         "splits": ("filter_interactions", "make_splits", "split_seed",),
+        "tagging": ("mtt_song", "read_mtt_annotations",),
     },
 )

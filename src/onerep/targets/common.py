@@ -20,7 +20,7 @@ MANIFEST_COLUMNS = ["track_id", "location", "md5"]
 LABEL_COLUMNS = ["track_id", "label", "group", "split"]
 INTERACTION_COLUMNS = ["user", "track_id", "count"]
 
-TASKS = ("classification", "regression", "recommendation")
+TASKS = ("classification", "regression", "recommendation", "tagging")
 
 # Values of a data set's own split, mapped onto the two folds the evaluation uses
 # (the paper folds validation data into training).
@@ -44,7 +44,8 @@ class TargetData:
     """One target data set read from its native layout.
 
     ``manifest``: track_id, location (absolute path or URL), md5 (may be empty).
-    ``labels``: track_id, label, group, split ('train'/'test' from the data set's own
+    ``labels``: track_id, label (a tagging target's label is its tags joined by
+    :data:`onerep.targets.files.TAG_SEPARATOR`), group, split ('train'/'test' from the data set's own
     split, or '' when the split is drawn at random). ``interactions``: user,
     track_id, count (recommendation targets only). ``report``: ordered counts
     (``item -> (value, detail)``) for ``report.tsv``.
@@ -144,3 +145,10 @@ def check_unique(ids: list[str], where: str) -> None:
     dup = sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
     if dup:
         raise ValueError(f"{where}: {len(dup)} track ids occur twice, e.g. {dup[:5]}")
+
+
+def target_from_rows(name: str, kind: str, task: str, rows: list[dict[str, Any]]) -> TargetData:
+    """A TargetData from loader rows (track ids checked unique), report still empty."""
+    check_unique([r["track_id"] for r in rows], f"target '{name}'")
+    manifest, labels = make_frames(rows)
+    return TargetData(name=name, kind=kind, task=task, manifest=manifest, labels=labels)

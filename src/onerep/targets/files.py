@@ -3,7 +3,13 @@
 - ``manifest.tsv``: track_id, location, md5. A location is written relative to the
   manifest's folder when both lie inside the working directory (the project), so the
   project can move as a whole; otherwise it stays absolute. URLs are kept.
-- ``labels.tsv``: track_id, label, group, split.
+- ``labels.tsv``: track_id, label, group, split. For a tagging (multi-label) target the
+  label is the track's tags, distinct, sorted and joined by ``|`` (:data:`TAG_SEPARATOR`,
+  a character no tag name may contain; the loaders refuse such a tag), e.g.
+  ``genre---rock|instrument---guitar`` or ``classical|no vocals|strings``; every track
+  has at least one tag. :func:`join_tags` writes such a label, :func:`tag_matrix` reads
+  a labels column back into a track x tag 0/1 matrix (the vocabulary is every tag that
+  occurs, sorted).
 - ``interactions.tsv`` (recommendation targets): user, track_id, count.
 - ``report.tsv``: item, value, detail (counts, missing audio with examples).
 - ``splits.tsv`` (split stage): repetition, track_id, fold, seed.
@@ -13,8 +19,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from onerep.util import atomic_path
@@ -23,6 +31,43 @@ from .common import INTERACTION_COLUMNS, LABEL_COLUMNS, MANIFEST_COLUMNS, Target
 
 SPLIT_COLUMNS = ["repetition", "track_id", "fold", "seed"]
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+#: Separator of the tags in a tagging target's label (labels.tsv).
+TAG_SEPARATOR = "|"
+
+
+def join_tags(tags: Iterable[str], where: str) -> str:
+    """The label of a tagging track: its distinct tags, sorted, joined by TAG_SEPARATOR.
+
+    ``where`` (file and line) names the source in the error raised for an empty tag, one
+    with surrounding spaces, or one containing the separator, a tab or a line break.
+    """
+    out = sorted(set(tags))
+    for tag in out:
+        if not tag or tag != tag.strip() or any(c in tag for c in TAG_SEPARATOR + "\t\r\n"):
+            raise ValueError(f"{where}: tag {tag!r} is empty, has surrounding spaces or contains "
+                             f"'{TAG_SEPARATOR}', a tab or a line break")
+    if not out:
+        raise ValueError(f"{where}: no tags")
+    return TAG_SEPARATOR.join(out)
+
+
+def tag_matrix(labels: pd.Series, path: str | Path = "labels.tsv") -> pd.DataFrame:
+    """Track x tag 0/1 matrix (int8; index track_id, columns the sorted vocabulary) from
+    the ``label`` column of a tagging target's labels.tsv (index track_id, file order)."""
+    split = [str(text).split(TAG_SEPARATOR) for text in labels]
+    for i, tags in enumerate(split):
+        if any(not t or t != t.strip() for t in tags):
+            raise ValueError(f"{path}, line {i + 2}: track '{labels.index[i]}' has the label "
+                             f"{labels.iloc[i]!r}; expected tags joined by '{TAG_SEPARATOR}' "
+                             "without empty ones or surrounding spaces")
+    vocab = sorted({t for tags in split for t in tags})
+    col = {t: j for j, t in enumerate(vocab)}
+    Y = np.zeros((len(split), len(vocab)), dtype=np.int8)
+    for i, tags in enumerate(split):
+        Y[i, [col[t] for t in tags]] = 1
+    return pd.DataFrame(Y, index=labels.index, columns=vocab)
 
 
 def relative_location(location: str, folder: Path) -> str:

@@ -1,10 +1,11 @@
 """Loaders of the target data sets, each reading the data set's own native layout.
 
 Every loader takes the target's config entry (see the ``target`` definition in the
-config schema) and returns a :class:`TargetData`. Paths in the config are relative
-to the working directory. Tracks whose audio file is missing are left out of the
-manifest and counted in the report; files that exist but cannot be decoded are the
-audio stage's business (it records them).
+config schema) and returns a :class:`TargetData`; those of the multi-label corpora
+(MTG-Jamendo, MagnaTagATune) are in :mod:`onerep.targets.tagging`. Paths in the
+config are relative to the working directory. Tracks whose audio file is missing are
+left out of the manifest and counted in the report; files that exist but cannot be
+decoded are the audio stage's business (it records them).
 """
 
 from __future__ import annotations
@@ -26,15 +27,15 @@ from .common import (
     TargetData,
     audio_files,
     bad_name,
-    check_unique,
     class_folders,
     is_audio,
     log,
-    make_frames,
     require_dir,
     require_file,
+    target_from_rows,
     track_id_from_path,
 )
+from .tagging import load_magnatagatune, load_mtg_jamendo
 
 
 def _abs(path: Path) -> str:
@@ -46,12 +47,6 @@ def _strip_audio_ext(name: str) -> str:
     """A file name without its audio extension (other dots kept: ``blues.00000``)."""
     p = Path(name)
     return p.stem if p.suffix.lower() in AUDIO_EXTENSIONS else p.name
-
-
-def _with_task(name: str, kind: str, task: str, rows: list[dict[str, Any]]) -> TargetData:
-    check_unique([r["track_id"] for r in rows], f"target '{name}'")
-    manifest, labels = make_frames(rows)
-    return TargetData(name=name, kind=kind, task=task, manifest=manifest, labels=labels)
 
 
 def _class_counts(data: TargetData) -> None:
@@ -180,7 +175,7 @@ def load_gtzan(cfg: dict[str, Any]) -> TargetData:
                              f"file under {genre_dir} (entries look like "
                              f"'{next(iter(split))}')")
         rows = kept
-    data = _with_task(name, "gtzan", "classification", rows)
+    data = target_from_rows(name, "gtzan", "classification", rows)
     data.note("tracks", len(rows))
     _class_counts(data)
     if split_file:
@@ -246,7 +241,7 @@ def load_fma(cfg: dict[str, Any]) -> TargetData:
     if not rows:
         raise ValueError(f"FMA {root}: none of the {int(medium.sum())} medium tracks has audio "
                          f"under {', '.join(str(d) for d in audio_dirs)}")
-    data = _with_task(name, "fma", "classification", rows)
+    data = target_from_rows(name, "fma", "classification", rows)
     data.note("tracks_in_metadata", int(medium.sum()))
     data.note("tracks", len(rows))
     data.note("missing_audio", len(missing), missing)
@@ -275,7 +270,7 @@ def load_ballroom(cfg: dict[str, Any]) -> TargetData:
         raise ValueError(f"Ballroom {root}: no <Dance>/ folders with audio")
     rows = [{"track_id": track_id_from_path(f.relative_to(root)), "location": _abs(f),
              "label": d.name} for d in folders for f in audio_files(d)]
-    data = _with_task(name, "ballroom", "classification", rows)
+    data = target_from_rows(name, "ballroom", "classification", rows)
     data.note("tracks", len(rows))
     _class_counts(data)
     data.note("split", "stratified random")
@@ -323,7 +318,7 @@ def load_irmas(cfg: dict[str, Any]) -> TargetData:
                 unparsed.append(f.name)
                 group = tid
             rows.append({"track_id": tid, "location": _abs(f), "label": d.name, "group": group})
-    data = _with_task(name, "irmas", "classification", rows)
+    data = target_from_rows(name, "irmas", "classification", rows)
     data.note("tracks", len(rows))
     _class_counts(data)
     data.note("groups", int(data.labels["group"].nunique()))
@@ -401,7 +396,7 @@ def load_mediaeval2013(cfg: dict[str, Any]) -> TargetData:
         rows.append({"track_id": sid, "location": _abs(path), "label": repr(value), "split": fold})
     if not rows:
         raise ValueError(f"MediaEval {root}: no annotated song has audio in {clips}")
-    data = _with_task(name, "mediaeval2013", "regression", rows)
+    data = target_from_rows(name, "mediaeval2013", "regression", rows)
     data.note("annotated_songs", len(ann))
     data.note("tracks", len(rows))
     data.note("missing_audio", len(missing), missing)
@@ -583,7 +578,7 @@ def load_custom(cfg: dict[str, Any]) -> TargetData:
         rows.append(row)
     if not rows:
         raise ValueError(f"{csv}: no row names an existing audio file under {root}")
-    data = _with_task(name, "custom", task, rows)
+    data = target_from_rows(name, "custom", task, rows)
     data.note("rows", len(df))
     data.note("tracks", len(rows))
     data.note("missing_audio", len(missing), missing)
@@ -606,6 +601,8 @@ LOADERS: dict[str, Callable[[dict[str, Any]], TargetData]] = {
     "mediaeval2013": load_mediaeval2013,
     "lastfm1k": load_lastfm1k,
     "custom": load_custom,
+    "mtg_jamendo": load_mtg_jamendo,
+    "magnatagatune": load_magnatagatune,
 }
 
 

@@ -9,7 +9,8 @@ Every representation of a study is scored on the same ``splits.tsv``:
 - Otherwise a split is drawn per repetition with the seed
   ``derive_seed(seed, "split", target, repetition)``: stratified by label for
   classification (the fraction ``test_fraction`` of each class goes to test), plain
-  random for regression. Tracks that share a group (IRMAS source tracks, a custom
+  random for regression and tagging (the built-in tagging corpora have their own
+  split). Tracks that share a group (IRMAS source tracks, a custom
   ``group_column``) are kept together; a group counts for the class most of its
   tracks have. A class with a single track (or group) stays in training; when no
   class has two (a tiny data set), the draw is made without strata.
