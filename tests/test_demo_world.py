@@ -31,16 +31,20 @@ from onerep.demo.synth import render, render_line
 
 SMALL = dict(seed=7, clip_seconds=4.0, n_genres=4, n_artists=10, n_users=30, corpus_tracks=40,
              gtzan_per_genre=4, ballroom_tracks=32, irmas_clips=24, fma_tracks=16, emotion_tracks=16,
-             lastfm1k_tracks=24, lastfm1k_users=12)
+             lastfm1k_tracks=24, lastfm1k_users=12, jamendo_tracks=12, mtt_clips=10)
 MICRO = dict(seed=3, clip_seconds=2.6, n_genres=2, n_artists=3, n_users=4, corpus_tracks=10, gtzan_per_genre=1,
-             ballroom_tracks=2, irmas_clips=2, fma_tracks=2, emotion_tracks=2, lastfm1k_tracks=4, lastfm1k_users=2)
+             ballroom_tracks=2, irmas_clips=2, fma_tracks=2, emotion_tracks=2, lastfm1k_tracks=4, lastfm1k_users=2,
+             jamendo_tracks=4, mtt_clips=6)
 LABEL_FILES = (
     "corpus/manifest.tsv", "corpus/track_metadata.db", "corpus/lastfm_tags.db", "corpus/train_triplets.txt",
     "corpus/mxm_dataset_train.txt", "corpus/tempo.tsv", "corpus/cdr_genres.tsv",
     "corpus/cdr_genre_vocabulary.txt", "fma/fma_metadata/tracks.csv", "fma/fma_metadata/genres.csv",
     "emotion/annotations/static_annotations.csv", "emotion/songs_info.csv",
     "lastfm1k/userid-timestamp-artid-artname-traid-traname.tsv", "lastfm1k/userid-profile.tsv",
-    "lastfm1k/audio_manifest.tsv", "world.json",
+    "lastfm1k/audio_manifest.tsv", "jamendo/data/autotagging.tsv", "jamendo/data/autotagging_top50tags.tsv",
+    "jamendo/data/splits/split-0/autotagging-train.tsv", "jamendo/data/splits/split-0/autotagging-test.tsv",
+    "jamendo/data/download/autotagging_audio_sha256_tracks.txt", "magnatagatune/annotations_final.csv",
+    "magnatagatune/clip_info_final.csv", "world.json",
 )
 generate_module = importlib.import_module("onerep.demo.generator")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -105,6 +109,8 @@ def test_world_json_covers_every_track(world, world_dir):
     assert len(tracks["fma"]) == SMALL["fma_tracks"]
     assert len(tracks["emotion"]) == SMALL["emotion_tracks"]
     assert len(tracks["lastfm1k"]) == SMALL["lastfm1k_tracks"]
+    assert len(tracks["jamendo"]) == SMALL["jamendo_tracks"]
+    assert sum(len(t["segments"]) for t in tracks["mtt"].values()) == SMALL["mtt_clips"]
     assert [g["name"] for g in world["genres"]] == list(GTZAN_GENRES[: SMALL["n_genres"]])
     assert len(world["artists"]) == SMALL["n_artists"]
     assert len(world["users"]["taste_profile"]) == SMALL["n_users"]
@@ -532,7 +538,7 @@ def _label_bytes(root: Path) -> dict[str, bytes]:
 
 def _audio(root: Path) -> dict[str, np.ndarray]:
     exts = {".mp3", ".wav", ".flac"}
-    return {str(p.relative_to(root)): sf.read(str(p), dtype="float32")[0]
+    return {str(p.relative_to(root)): sf.read(str(p), dtype="float32")[0] if p.stat().st_size else np.zeros(0)
             for p in sorted(root.rglob("*")) if p.suffix in exts}
 
 
@@ -588,6 +594,9 @@ def test_refuses_to_replace_a_foreign_folder(tmp_path):
     ({"seed": "x"}, "seed"),
     ({"n_users": 3.5}, "n_users"),
     ({"colour": 1}, "colour"),
+    ({"jamendo_tracks": 2}, "jamendo_tracks"),
+    ({"jamendo_tracks": 5, "n_artists": 2}, "jamendo_tracks"),
+    ({"mtt_clips": -1}, "mtt_clips"),
 ])
 def test_bad_settings_are_named(bad, message):
     with pytest.raises(ValueError, match=message):

@@ -205,7 +205,8 @@ def test_demo_world_generation_removes_a_dead_generation_s_folders(tmp_path: Pat
 
     micro = dict(seed=3, clip_seconds=2.6, n_genres=2, n_artists=3, n_users=4, corpus_tracks=10,
                  gtzan_per_genre=1, ballroom_tracks=2, irmas_clips=2, fma_tracks=2,
-                 emotion_tracks=2, lastfm1k_tracks=4, lastfm1k_users=2)
+                 emotion_tracks=2, lastfm1k_tracks=4, lastfm1k_users=2,
+                 jamendo_tracks=0, mtt_clips=0)
     dead = _dead_pid()
     for kind in ("tmp", "old"):
         (tmp_path / f".demo.{kind}{dead}" / "corpus").mkdir(parents=True)

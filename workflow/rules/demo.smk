@@ -1,7 +1,25 @@
 # The simulated demo world: a deterministic stand-in for MSD and the target data
 # sets, written in their real native formats (a simulation, not music data).
+from onerep.demo.open_layouts import JAMENDO_SUBSETS as DEMO_JAMENDO_SUBSETS
 if config["demo"]["enabled"]:
     DEMO = config["demo"]["out"]
+    # The open corpora's layouts (MTG-Jamendo, MagnaTagATune): the files the corpus and
+    # target rules read are named, so that those rules find their producer.
+    _JAMENDO = f"{DEMO}/jamendo"
+    _OPEN_LAYOUTS = {}
+    if config["demo"]["jamendo_tracks"]:
+        _OPEN_LAYOUTS["jamendo_audio"] = directory(f"{_JAMENDO}/audio")
+        _OPEN_LAYOUTS["jamendo_sha256"] = f"{_JAMENDO}/data/download/autotagging_audio_sha256_tracks.txt"
+        _OPEN_LAYOUTS["jamendo_tsvs"] = [
+            f"{_JAMENDO}/data/autotagging{subset}.tsv" for subset in DEMO_JAMENDO_SUBSETS
+        ]
+        _OPEN_LAYOUTS["jamendo_splits"] = [
+            f"{_JAMENDO}/data/splits/split-0/autotagging{subset}-{part}.tsv"
+            for subset in DEMO_JAMENDO_SUBSETS
+            for part in ("train", "validation", "test")
+        ]
+    if config["demo"]["mtt_clips"]:
+        _OPEN_LAYOUTS["magnatagatune"] = directory(f"{DEMO}/magnatagatune")
 
     rule demo_world:
         output:
@@ -21,6 +39,7 @@ if config["demo"]["enabled"]:
             emotion=directory(f"{DEMO}/emotion"),
             lastfm1k=directory(f"{DEMO}/lastfm1k"),
             world=f"{DEMO}/world.json",
+            **_OPEN_LAYOUTS,
         params:
             settings=settings("demo"),
         log:

@@ -24,6 +24,7 @@ import numpy as np
 from ..util import progress, remove_stale_temporaries, temp_sibling
 from . import labels as L
 from .arrange import RenderSpec
+from .open_layouts import jamendo_path, mtt_clip_path, mtt_layout, write_jamendo, write_magnatagatune
 from .styles import CORPUS_FORMATS, GENRE_STYLES, TARGET_MP3_FORMATS, FormatChoice
 from .synth import render
 from .world import IRMAS_CLIP_SECONDS, DemoSettings, Track, World, build_world
@@ -45,6 +46,8 @@ log = logging.getLogger("onerep.demo")
 GTZAN_FORMAT = FormatChoice("wav", 22050, 1)
 BALLROOM_FORMAT = FormatChoice("mp3", 22050, 1)
 IRMAS_FORMAT = FormatChoice("wav", 44100, 2)
+JAMENDO_FORMAT = FormatChoice("mp3", 22050, 1)  # like Jamendo's mono "audio-low" files
+MTT_FORMAT = FormatChoice("mp3", 16000, 1)  # MagnaTagATune: mono 16 kHz
 LASTFM1K_AUDIO_FRACTION = 0.92
 
 
@@ -154,6 +157,16 @@ def audio_jobs(world: World) -> list[AudioJob]:
         t.extra["audio"] = bool(rng.random() < LASTFM1K_AUDIO_FRACTION)
         if t.extra["audio"]:
             add(t, f"lastfm1k/audio/{t.key}.mp3", fmt)
+    for t in world.tracks["jamendo"]:
+        add(t, f"jamendo/audio/{jamendo_path(t.key)}", JAMENDO_FORMAT)
+    mtt_layout(world)
+    for t in world.tracks["mtt"]:
+        for j, (start, end) in enumerate(t.extra["segments"]):
+            rel = f"magnatagatune/{mtt_clip_path(t, j)}"
+            if j in t.extra["empty"]:  # a zero-byte file, written with the label files
+                t.extra.setdefault("files", []).append(rel)
+            else:
+                add(t, rel, MTT_FORMAT, float(start), float(end - start))
     return jobs
 
 
@@ -323,7 +336,8 @@ def demo_settings(settings: dict[str, Any]) -> DemoSettings:
 
 
 #: Top-level entries of a demo world folder.
-WORLD_ENTRIES = frozenset({"world.json", "corpus", "gtzan", "ballroom", "irmas", "fma", "emotion", "lastfm1k"})
+WORLD_ENTRIES = frozenset({"world.json", "corpus", "gtzan", "ballroom", "irmas", "fma", "emotion", "lastfm1k",
+                           "jamendo", "magnatagatune"})
 
 
 def _check_replaceable(out: Path) -> None:
@@ -392,6 +406,8 @@ def generate(settings: dict[str, Any], out: Path | str, workers: int = 1) -> Non
         write_fma(world, tmp)
         write_emotion(world, tmp)
         write_lastfm1k(world, tmp, md5s)
+        write_jamendo(world, tmp)
+        write_magnatagatune(world, tmp)
         (tmp / "world.json").write_text(_json_lines(world.summary()) + "\n", encoding="utf-8")
         log.info("label files done in %.1f s", time.perf_counter() - t0)
         _check_replaceable(out)

@@ -23,8 +23,15 @@ from .styles import (
     FMA_TOP_GENRES,
     GENRE_STYLES,
     INSTRUMENT_TAGS,
+    JAMENDO_GENRE_TAGS,
+    JAMENDO_INSTRUMENT_TAGS,
+    JAMENDO_MOODS,
+    JAMENDO_THEMES,
     MOOD_TAGS,
     MOOD_WORDS,
+    MTT_GENRE_TAGS,
+    MTT_INSTRUMENT_TAGS,
+    MTT_TAGS,
     PERSONAL_TAGS,
 )
 from .world import Track, User, World
@@ -77,6 +84,16 @@ def _decade(year: int) -> str:
     return f"{d}0s" if year < 2000 else "00s"
 
 
+def _nearby_moods(centres: dict[str, tuple[float, float]], t: Track,
+                  rng: np.random.Generator) -> list[tuple[str, float]]:
+    """Up to three mood tags nearest to the track's (valence, arousal), with their affinities
+    (a Gaussian of the distance; those below 0.15 are left out)."""
+    names = list(centres)
+    aff = np.exp(-np.sum((np.asarray(list(centres.values())) - [t.valence, t.arousal]) ** 2, axis=1)
+                 / (2 * 0.35**2))
+    return [(names[j], float(aff[j])) for j in np.argsort(-aff)[: int(rng.integers(1, 4))] if aff[j] > 0.15]
+
+
 def track_tags(t: Track, world: World, rng: np.random.Generator) -> dict[str, int]:
     """Tags of one track with their strengths (0..100, the strongest scaled to 100)."""
     st = GENRE_STYLES[t.genre]
@@ -91,11 +108,8 @@ def track_tags(t: Track, world: World, rng: np.random.Generator) -> dict[str, in
     for syn in st.tag_synonyms[1:]:
         if rng.random() < 0.45:
             add(syn, 60.0 * rng.uniform(0.2, 1.0))
-    centres = np.asarray(list(MOOD_TAGS.values()))
-    aff = np.exp(-np.sum((centres - [t.valence, t.arousal]) ** 2, axis=1) / (2 * 0.35**2))
-    for j in np.argsort(-aff)[: int(rng.integers(1, 4))]:
-        if aff[j] > 0.15:
-            add(list(MOOD_TAGS)[j], 80.0 * aff[j] * rng.uniform(0.6, 1.0))
+    for mood, aff in _nearby_moods(MOOD_TAGS, t, rng):
+        add(mood, 80.0 * aff * rng.uniform(0.6, 1.0))
     if rng.random() < 0.7:
         add(_decade(t.year), 55.0 * rng.uniform(0.4, 1.0))
     if t.melody in INSTRUMENT_TAGS and rng.random() < 0.6:
@@ -404,3 +418,124 @@ def fma_genre_ids(world: World) -> dict[str, tuple[int, int, str]]:
         st = GENRE_STYLES[g]
         out[g] = (FMA_TOP_GENRES[st.fma_genre], FMA_SUBGENRE_BASE + i, st.subgenres[0])
     return out
+
+
+def artist_disjoint_split(rng: np.random.Generator, artists: list[int],
+                          fractions: dict[str, float]) -> list[str]:
+    """Assign a split name to each item so that no artist spans two splits and each split's share
+    of the items is near its fraction (artists largest first, each to the split furthest below its
+    target); every split gets at least one artist when there are enough artists."""
+    names = list(fractions)
+    counts: dict[int, int] = {}
+    for a in artists:
+        counts[a] = counts.get(a, 0) + 1
+    order = sorted((int(a) for a in rng.permutation(sorted(counts))), key=lambda a: -counts[a])
+    target = {s: fractions[s] / sum(fractions.values()) * len(artists) for s in names}
+    got = dict.fromkeys(names, 0)
+    members: dict[str, list[int]] = {s: [] for s in names}
+    for a in order:
+        part = max(names, key=lambda s: target[s] - got[s])
+        members[part].append(a)
+        got[part] += counts[a]
+    for part in names:
+        donor = max(names, key=lambda s: len(members[s]))
+        if not members[part] and len(members[donor]) > 1:
+            members[part].append(members[donor].pop())  # the donor's smallest artist
+    where = {a: s for s, group in members.items() for a in group}
+    return [where[a] for a in artists]
+
+
+# ---------------------------------------------------------------------------
+# MTG-Jamendo and MagnaTagATune tags
+# ---------------------------------------------------------------------------
+
+
+def jamendo_tags(t: Track, rng: np.random.Generator) -> list[str]:
+    """Sorted ``category---tag`` tags of one Jamendo track: its genre, instruments and mood as an
+    uploader names them (true tags often missing, a stray genre or an unrelated theme added)."""
+    tags: set[str] = set()
+    main, *related = JAMENDO_GENRE_TAGS[t.genre]
+    if rng.random() < 0.95:
+        tags.add(f"genre---{main}")
+    tags.update(f"genre---{g}" for g in related if rng.random() < 0.3)
+    if rng.random() < 0.05:
+        tags.add(f"genre---{JAMENDO_GENRE_TAGS[str(rng.choice(list(JAMENDO_GENRE_TAGS)))][0]}")
+    heard = t.instruments
+    tags.update(f"instrument---{JAMENDO_INSTRUMENT_TAGS[i]}" for k, i in enumerate(heard)
+                if rng.random() < (0.6 if k == 0 else 0.3))
+    more = (("drums", t.drums is not None, 0.3), (JAMENDO_INSTRUMENT_TAGS[t.bass_inst], True, 0.2),
+             ("guitar", bool({"gac", "gel"} & set(heard)), 0.25), ("strings", bool({"vio", "cel"} & set(heard)), 0.2))
+    tags.update(f"instrument---{name}" for name, present, p in more if present and rng.random() < p)
+    tags.update(f"mood/theme---{m}" for m, _ in _nearby_moods(JAMENDO_MOODS, t, rng) if rng.random() < 0.6)
+    if (t.bpm > 150 or t.bpm < 80) and rng.random() < 0.3:
+        tags.add("mood/theme---fast" if t.bpm > 150 else "mood/theme---slow")
+    if rng.random() < 0.12:
+        tags.add(f"mood/theme---{rng.choice(JAMENDO_THEMES)}")
+    return sorted(tags or {f"genre---{main}"})
+
+
+MTT_STRAY_TAG = 0.004  # chance of any tag on any segment (players' mistakes)
+
+
+def mtt_tag_probabilities(t: Track) -> dict[str, float]:
+    """Chance that TagATune players give a segment of ``t`` each MagnaTagATune tag: players name a
+    few salient things, so even true tags are often missing, and near-synonyms split the votes."""
+    p: dict[str, float] = {}
+
+    def on(prob: float, tags: tuple[str, ...]) -> None:
+        for tag in tags:
+            p[tag] = max(p.get(tag, 0.0), prob)
+
+    def pair(probs: tuple[float, float], tags: tuple[tuple[str, ...], tuple[str, ...]]) -> None:
+        on(probs[0], tags[0])
+        on(probs[1], tags[1])
+
+    pair((0.6, 0.2), MTT_GENRE_TAGS[t.genre])
+    for k, inst in enumerate(i for i in t.instruments if i in MTT_INSTRUMENT_TAGS):
+        pair((0.55, 0.2) if k == 0 else (0.25, 0.08), MTT_INSTRUMENT_TAGS[inst])
+    if t.drums:
+        pair((0.35, 0.15), (("drums", "beat"), ("drum", "percussion")))
+    else:
+        on(0.15, ("no drums", "no beat"))
+    if t.bass_inst in ("fmbass", "b808"):
+        pair((0.3, 0.1), (("synth",), ("synthesizer",)))
+    if t.has_vocals:
+        pair((0.4, 0.2), (("vocal", "singing"), ("vocals", "voice", "singer")))
+        pair((0.4, 0.2), (("female", "woman", "female vocal"), ("female voice", "female singing")) if t.female
+             else (("male", "man", "male vocal"), ("male voice", "male singer", "man singing")))
+        if t.genre == "classical":
+            pair((0.5, 0.2), (("opera", "choir"), ("choral",)))
+    else:
+        pair((0.35, 0.2), (("no vocals", "instrumental"), ("no vocal", "no voice", "no singing", "no voices")))
+    rules = (
+        (t.bpm > 140, 0.45, "fast"), (t.bpm > 150 and t.drums is not None, 0.15, "fast beat"),
+        (t.bpm < 85, 0.45, "slow"), (t.loudness_db > -17, 0.4, "loud"), (t.loudness_db < -27, 0.4, "quiet"),
+        (t.arousal < -0.3, 0.35, "soft"), (t.arousal < -0.3, 0.35, "calm"),
+        (t.arousal < -0.4 and t.drums is None, 0.3, "ambient"),
+        (t.arousal < -0.4 and t.valence > 0 and t.drums is None, 0.2, "new age"),
+        (t.valence > 0.4, 0.3, "happy"), (t.valence > 0.3 and t.arousal > 0.3, 0.3, "upbeat"),
+        (t.valence < -0.4, 0.3, "sad"), (t.valence < -0.3 and t.arousal > 0.2, 0.3, "dark"),
+        (t.pad is None and t.drums is None, 0.3, "solo"), (t.genre != "classical", 0.04, "not classical"),
+        (t.genre not in ("rock", "metal"), 0.04, "not rock"),
+    )
+    for holds, prob, tag in rules:
+        if holds:
+            on(prob, (tag,))
+    on(0.03, ("weird", "strange", "different"))
+    return p
+
+
+def mtt_annotations(world: World) -> list[list[int]]:
+    """0/1 rows over ``MTT_TAGS``, one per segment of every MagnaTagATune song in order (each
+    segment is tagged by other players, so segments of one song differ)."""
+    rng = world.rng("labels", "mtt")
+    index = {tag: i for i, tag in enumerate(MTT_TAGS)}
+    rows = []
+    for t in world.tracks["mtt"]:
+        prob = np.full(len(MTT_TAGS), MTT_STRAY_TAG)
+        for tag, p in mtt_tag_probabilities(t).items():
+            prob[index[tag]] = max(p, MTT_STRAY_TAG)
+        seg = (rng.random((len(t.extra["segments"]), len(MTT_TAGS))) < prob).astype(int)
+        t.extra["tags_per_clip"] = seg.sum(1).tolist()
+        rows += seg.tolist()
+    return rows

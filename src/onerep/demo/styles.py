@@ -542,3 +542,80 @@ TARGET_MP3_FORMATS: tuple[FormatChoice, ...] = (
 #: Years of the world's recordings (the MSD's range, roughly).
 ERA_BOUNDS = (1950, 2011)
 
+
+# ---------------------------------------------------------------------------
+# MTG-Jamendo and MagnaTagATune tag vocabularies
+# ---------------------------------------------------------------------------
+
+#: Jamendo genre tags of each world genre: the main one first, then related ones.
+JAMENDO_GENRE_TAGS = {
+    "blues": ("blues", "bluesrock", "soul"),
+    "classical": ("classical", "orchestral", "symphonic", "contemporary"),
+    "country": ("country", "folk", "singersongwriter"),
+    "disco": ("disco", "funk", "dance", "electronic"),
+    "hiphop": ("hiphop", "rap", "triphop"),
+    "jazz": ("jazz", "swing", "lounge", "jazzfusion"),
+    "metal": ("metal", "hardrock", "rock"),
+    "pop": ("pop", "poprock", "synthpop", "dance"),
+    "reggae": ("reggae", "dub", "world"),
+    "rock": ("rock", "alternative", "indie", "classicrock", "punkrock"),
+}
+#: Jamendo instrument tags of the world's instruments (IRMAS codes and bass voices).
+JAMENDO_INSTRUMENT_TAGS = {
+    "cel": "cello", "cla": "clarinet", "flu": "flute", "gac": "acousticguitar", "gel": "electricguitar",
+    "org": "organ", "pia": "piano", "sax": "saxophone", "tru": "trumpet", "vio": "violin", "voi": "voice",
+    "ebass": "bass", "upright": "doublebass", "arco": "doublebass", "b808": "drummachine", "fmbass": "synthesizer",
+}
+#: Jamendo mood tags placed in the (valence, arousal) plane.
+JAMENDO_MOODS = {
+    "happy": (0.7, 0.3), "sad": (-0.7, -0.3), "energetic": (0.2, 0.9), "calm": (0.2, -0.8), "dark": (-0.7, 0.2),
+    "relaxing": (0.3, -0.7), "melancholic": (-0.5, -0.5), "uplifting": (0.6, 0.5), "epic": (-0.1, 0.8),
+    "romantic": (0.5, -0.3), "dramatic": (-0.4, 0.5), "meditative": (0.0, -0.9), "party": (0.6, 0.7),
+    "emotional": (-0.3, -0.1), "love": (0.5, -0.1), "powerful": (-0.2, 0.85), "soft": (0.2, -0.6),
+    "upbeat": (0.5, 0.6), "hopeful": (0.4, 0.0), "fun": (0.75, 0.55),
+}
+#: Jamendo theme tags, unrelated to the sound (uploaders' intended uses).
+JAMENDO_THEMES = ("film", "background", "corporate", "advertising", "documentary", "travel", "summer", "game",
+                  "nature", "christmas")
+
+#: MagnaTagATune tags of each world genre: (likely tags, occasional near-synonyms).
+MTT_GENRE_TAGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "blues": (("blues",), ("guitar", "slow")),
+    "classical": (("classical",), ("classic", "clasical", "baroque", "orchestra")),
+    "country": (("country",), ("folk",)),
+    "disco": (("dance", "disco"), ("funky", "electronic", "electro", "techno")),
+    "hiphop": (("hip hop", "rap"), ("beats", "electronic")),
+    "jazz": (("jazz",), ("soft",)),
+    "metal": (("metal", "heavy metal"), ("hard rock", "heavy", "rock", "loud")),
+    "pop": (("pop",), ("dance", "soft rock")),
+    "reggae": (("reggae",), ("world",)),
+    "rock": (("rock",), ("hard rock", "soft rock")),
+}
+#: MagnaTagATune tags of each instrument when it is heard: (likely tags, occasional near-synonyms).
+MTT_INSTRUMENT_TAGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "pia": (("piano",), ("keyboard",)),
+    "gac": (("guitar", "acoustic guitar"), ("acoustic", "classical guitar")),
+    "gel": (("guitar", "electric guitar"), ("electric",)),
+    "org": (("organ",), ("keyboard",)),
+    "vio": (("violin", "strings"), ("violins", "string")),
+    "cel": (("cello", "strings"), ("string",)),
+    "cla": (("clarinet",), ("woodwind",)),
+    "flu": (("flute",), ("woodwind",)),
+    "sax": (("horns",), ("horn",)),
+    "tru": (("trumpet",), ("horns", "horn")),
+}
+#: The columns of ``annotations_final.csv`` between ``clip_id`` and ``mp3_path``, in file order
+#: (names as the real header spells them, with spaces and near-synonyms).
+MTT_TAGS = (
+    "no voice", "singer", "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock",
+    "fast", "piano", "ambient", "beat", "violin", "vocal", "synth", "female", "opera", "male", "singing",
+    "vocals", "no vocals", "loud", "quiet", "flute", "woman", "male vocal", "no vocal", "pop", "soft", "solo",
+    "man", "classic", "choir", "voice", "new age", "dance", "male voice", "female vocal", "beats", "no voices",
+    "metal", "choral", "female voice", "clasical", "baroque", "orchestra", "country", "folk", "disco",
+    "funky", "electro", "hip hop", "rap", "jazz", "heavy metal", "hard rock", "heavy", "soft rock", "reggae",
+    "world", "blues", "keyboard", "acoustic guitar", "acoustic", "classical guitar", "electric guitar", "electric",
+    "organ", "violins", "string", "cello", "clarinet", "woodwind", "horns", "horn", "trumpet", "drum",
+    "percussion", "no drums", "no beat", "synthesizer", "male singer", "man singing", "female singing",
+    "instrumental", "no singing", "fast beat", "calm", "happy", "upbeat", "sad", "dark", "weird", "strange",
+    "different", "not classical", "not rock",
+)

@@ -40,7 +40,7 @@ MIN_CLIP_SECONDS = 2.6
 IRMAS_CLIP_SECONDS = 3.0
 SETTING_KEYS = ("seed", "clip_seconds", "n_genres", "n_artists", "n_users", "corpus_tracks", "gtzan_per_genre",
                 "ballroom_tracks", "irmas_clips", "fma_tracks", "emotion_tracks", "lastfm1k_tracks",
-                "lastfm1k_users")
+                "lastfm1k_users", "jamendo_tracks", "mtt_clips")
 IGNORED_KEYS = ("enabled", "out")
 ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
@@ -67,6 +67,8 @@ class DemoSettings:
     emotion_tracks: int = 120
     lastfm1k_tracks: int = 300
     lastfm1k_users: int = 100
+    jamendo_tracks: int = 200
+    mtt_clips: int = 200
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> DemoSettings:
@@ -106,6 +108,9 @@ class DemoSettings:
             raise ValueError(f"demo.n_users must be at least 2, got {s.n_users}")
         if s.lastfm1k_tracks and s.lastfm1k_users < 2:
             raise ValueError("demo.lastfm1k_users must be at least 2 when demo.lastfm1k_tracks > 0")
+        if s.jamendo_tracks and (s.jamendo_tracks < 3 or s.n_artists < 3):
+            raise ValueError("demo.jamendo_tracks must be 0 or at least 3, with demo.n_artists >= 3 "
+                             f"(three artist-disjoint parts), got {s.jamendo_tracks} tracks, {s.n_artists} artists")
         return s
 
 
@@ -557,6 +562,10 @@ def build_world(settings: DemoSettings) -> World:
         lfm.append(make_track(s.seed, artists[a], a, r, "lastfm1k", random_mbid(r)))
     tracks["lastfm1k"] = lfm
 
+    # open corpora: MTG-Jamendo tracks (a learning corpus) and MagnaTagATune songs cut into segments
+    tracks["jamendo"] = _jamendo_tracks(s, artists, rng("jamendo"))
+    tracks["mtt"] = _mtt_songs(s, artists, rng("mtt"))
+
     users = make_users(s.n_users, genres, rng("users"), s.corpus_tracks, hex_ids=True)
     lfm_users = make_users(s.lastfm1k_users if s.lastfm1k_tracks else 0, genres, rng("lastfm1k_users"),
                            s.lastfm1k_tracks, hex_ids=False)
@@ -589,6 +598,58 @@ def _irmas_tracks(s: DemoSettings, artists: list[Artist], r: np.random.Generator
         t.extra["drum_tag"] = ("dru" if t.drums else "nod") if r.random() < 0.4 else ""
         out.append(t)
     return out
+
+
+def mtt_segment_seconds(s: DemoSettings) -> int:
+    """Length of a MagnaTagATune-style segment: the clip length in whole seconds (at least 3)."""
+    return max(3, int(round(s.clip_seconds)))
+
+
+def _jamendo_tracks(s: DemoSettings, artists: list[Artist], r: np.random.Generator) -> list[Track]:
+    """MTG-Jamendo-style tracks keyed ``track_NNNNNNN`` (ascending ids with gaps); the first three
+    come from three different artists, so that an artist-disjoint three-way split exists."""
+    numbers = np.sort(r.choice(1_399_999, size=s.jamendo_tracks, replace=False) + 1)
+    everyone = list(range(len(artists)))
+    first: list[int] = []
+    out = []
+    for number in numbers:
+        a = _pick_artist(r, artists, [i for i in everyone if i not in first] if len(first) < 3 else everyone)
+        if len(first) < 3:
+            first.append(a)
+        out.append(make_track(s.seed, artists[a], a, r, "jamendo", f"track_{int(number):07d}"))
+    return out
+
+
+def _mtt_songs(s: DemoSettings, artists: list[Artist], r: np.random.Generator) -> list[Track]:
+    """Songs cut into ``s.mtt_clips`` consecutive MagnaTagATune-style segments in all. ``extra`` holds
+    the song's ``track_number`` on its album, the ``[start, end]`` seconds of its ``segments``, their
+    ``clip_ids`` (ascending with gaps) and the segments written as zero-byte files (``empty``, one or
+    two in the whole set, as in the real data)."""
+    sizes: list[int] = []
+    while sum(sizes) < s.mtt_clips:
+        sizes.append(int(r.integers(2, 7)))
+    if sizes:
+        sizes[-1] -= sum(sizes) - s.mtt_clips
+    length = mtt_segment_seconds(s)
+    clip_ids = np.sort(r.choice(np.arange(2, 2 + 3 * max(s.mtt_clips, 1)), size=s.mtt_clips, replace=False))
+    numbers: dict[tuple[int, str], int] = {}
+    songs = []
+    done = 0
+    for k, n in enumerate(sizes):
+        a = _pick_artist(r, artists, list(range(len(artists))))
+        t = make_track(s.seed, artists[a], a, r, "mtt", f"song_{k + 1:05d}")
+        start = int(min(t.clip_start, max(0.0, t.duration - n * length)))
+        t.clip_start = float(start)
+        numbers[(a, t.album)] = numbers.get((a, t.album), int(r.integers(0, 3))) + 1
+        t.extra.update(track_number=numbers[(a, t.album)],
+                       segments=[[start + i * length, start + (i + 1) * length] for i in range(n)],
+                       clip_ids=[int(c) for c in clip_ids[done: done + n]], empty=[])
+        songs.append(t)
+        done += n
+    flat = [(i, j) for i, n in enumerate(sizes) for j in range(n)]
+    for c in sorted(int(c) for c in r.choice(len(flat), size=min(2, s.mtt_clips // 5), replace=False)):
+        songs[flat[c][0]].extra["empty"].append(flat[c][1])
+    return songs
 
 
 def make_users(n: int, genres: list[str], rng: np.random.Generator, n_tracks: int, hex_ids: bool) -> list[User]:

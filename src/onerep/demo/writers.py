@@ -89,6 +89,37 @@ def write_lines(path: Path, lines: Iterable[str]) -> None:
             fh.write(line + "\n")
 
 
+def write_quoted_tsv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Tab-separated with every field in double quotes (a reader must handle quotes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+# ---------------------------------------------------------------------------
+# MTG-Jamendo
+# ---------------------------------------------------------------------------
+
+JAMENDO_HEADER = ("TRACK_ID", "ARTIST_ID", "ALBUM_ID", "PATH", "DURATION", "TAGS")
+
+
+def write_jamendo_tsv(path: Path, rows: Iterable[Sequence[str]]) -> None:
+    """An MTG-Jamendo metadata TSV as Python's ``csv.writer`` writes it (CRLF line ends): five
+    fixed fields, then one field per tag under the single header name ``TAGS``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="ascii", newline="") as fh:
+        w = csv.writer(fh, delimiter="\t")
+        w.writerow(JAMENDO_HEADER)
+        w.writerows(rows)
+
+
+def write_sha256_list(path: Path, root: Path, rels: Iterable[str]) -> None:
+    """``<sha256 hex> <path>`` lines (ONE space, LF) of the files ``root/rel``."""
+    write_lines(path, [f"{hashlib.sha256((root / rel).read_bytes()).hexdigest()} {rel}" for rel in rels])
+
+
 # ---------------------------------------------------------------------------
 # Million Song Dataset companions
 # ---------------------------------------------------------------------------
