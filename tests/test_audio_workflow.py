@@ -11,6 +11,7 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import rules_snakefile
@@ -50,8 +51,8 @@ def _planned(out: str) -> tuple[Counter, set[str]]:
     return jobs, set(re.findall(r"dataset=(\w+)", out))
 
 
-def test_second_run_does_nothing_and_changes_rerun_only_their_part(tmp_path: Path, repo: Path,
-                                                                   env_with_venv: dict[str, str]) -> None:
+def _study(tmp_path: Path) -> Path:
+    """The tiny study's audio, manifests and config (no Snakefile); returns the target's manifest."""
     audio = tmp_path / "audio"
     for i in range(3):
         write_clip(audio / f"c{i}.wav", 3.0, sr=22050, seed=i)
@@ -63,8 +64,14 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_part(tmp_path: Pat
     target_manifest = tmp_path / "results" / "targets" / "extra" / "manifest.tsv"
     target_manifest.parent.mkdir(parents=True)
     target_manifest.write_text("track_id\tlocation\tmd5\nx0\t../../../audio/x0.flac\t\nx1\t../../../audio/x1.flac\t\n")
-    (tmp_path / "Snakefile").write_text(rules_snakefile("audio"))
     (tmp_path / "config.yaml").write_text(CONFIG.format(extra=""))
+    return target_manifest
+
+
+def test_second_run_does_nothing_and_changes_rerun_only_their_part(tmp_path: Path, repo: Path,
+                                                                   env_with_venv: dict[str, str]) -> None:
+    target_manifest = _study(tmp_path)
+    (tmp_path / "Snakefile").write_text(rules_snakefile("audio"))
 
     _snakemake(tmp_path, env_with_venv)
     with MelStore(tmp_path / "results/mel/corpus.h5") as st:
@@ -95,3 +102,39 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_part(tmp_path: Pat
     jobs, datasets = _planned(_snakemake(tmp_path, env_with_venv, "-n"))
     assert datasets == {"extra"}
     assert jobs["shard_manifest"] == 1 and jobs["mel_merge"] == 1
+
+
+def test_excerpt_upgrade_reruns_nothing_and_excerpt_datasets_reruns_only_theirs(
+        tmp_path: Path, repo: Path, env_with_venv: dict[str, str]) -> None:
+    _study(tmp_path)
+    # a study finished with the rule as it was before audio.excerpt_seconds: params settings(*MEL_KEYS)
+    rules = (repo / "workflow/rules/audio.smk").read_text()
+    assert rules.count("settings=mel_settings,") == 1
+    (tmp_path / "audio_before.smk").write_text(rules.replace("settings=mel_settings,", "settings=settings(*MEL_KEYS),"))
+    snakefile = rules_snakefile("audio")
+    (tmp_path / "Snakefile").write_text(
+        snakefile.replace(f"{repo}/workflow/rules/audio.smk", str(tmp_path / "audio_before.smk")))
+    _snakemake(tmp_path, env_with_venv)
+    corpus_mtime = (tmp_path / "results/mel/corpus.h5").stat().st_mtime_ns
+
+    # the upgraded rules: nothing to do, with the excerpt left out or null
+    (tmp_path / "Snakefile").write_text(snakefile)
+    assert "Nothing to be done" in _snakemake(tmp_path, env_with_venv)
+    (tmp_path / "config.yaml").write_text(CONFIG.format(extra=", excerpt_seconds: null, excerpt_datasets: [corpus]"))
+    assert "Nothing to be done" in _snakemake(tmp_path, env_with_venv)
+
+    # an excerpt for the target only: its mel shard and merge, nothing of the corpus
+    (tmp_path / "config.yaml").write_text(CONFIG.format(extra=", excerpt_seconds: 2.5, excerpt_datasets: [extra]"))
+    jobs, datasets = _planned(_snakemake(tmp_path, env_with_venv, "-n"))
+    assert jobs == Counter({"mel_shard": 1, "mel_merge": 1}) and datasets == {"extra"}
+    _snakemake(tmp_path, env_with_venv)
+    with MelStore(tmp_path / "results/mel/extra.h5") as st:  # 3 s clips cut to 2.5 s: 1 + 55125 // 256 frames
+        assert st.attrs["excerpt_seconds"] == 2.5 and st.lengths.tolist() == [216, 216]
+    with MelStore(tmp_path / "results/mel/corpus.h5") as st:
+        assert np.isnan(st.attrs["excerpt_seconds"]) and st.lengths.tolist() == [1 + 3 * 22050 // 256] * 3
+    assert (tmp_path / "results/mel/corpus.h5").stat().st_mtime_ns == corpus_mtime
+
+    # excerpt_datasets null = every data set: now the corpus too
+    (tmp_path / "config.yaml").write_text(CONFIG.format(extra=", excerpt_seconds: 2.5"))
+    jobs, datasets = _planned(_snakemake(tmp_path, env_with_venv, "-n"))
+    assert jobs == Counter({"mel_shard": 2, "mel_merge": 1}) and datasets == {"corpus"}

@@ -13,6 +13,11 @@
 # are temporary (they would double the disk use: ~60 GB for the paper's corpus); they
 # are kept until their merge succeeds, so after a loss-check failure raising
 # audio.max_loss_fraction reruns only the merge.
+#
+# audio.excerpt_seconds (centred excerpt, onerep.audio.mel.excerpt_span) enters the
+# params of a data set's mel shards only where it applies (not null, and the data set
+# in audio.excerpt_datasets or that list null): with the default (null) the params are
+# exactly those of MEL_KEYS, as before the option existed, and nothing reruns.
 import os
 
 AUDIO = f"{R}/audio"
@@ -34,6 +39,27 @@ MEL_KEYS = [
 ]
 DATASET_RE = "[a-z][a-z0-9_]*"
 SHARD_RE = "[0-9]+"  # no {m,n} here: Snakemake reads braces in constraints as wildcards
+
+_unknown_excerpt = sorted(set(config["audio"].get("excerpt_datasets") or []) - set(DATASETS))
+if _unknown_excerpt:
+    raise ValueError(
+        f"audio.excerpt_datasets: unknown data set(s) {', '.join(_unknown_excerpt)}; "
+        f"the data sets are {', '.join(DATASETS)}"
+    )
+
+
+def excerpt_applies(dataset):
+    """Whether audio.excerpt_seconds cuts the files of a data set."""
+    audio = config["audio"]
+    names = audio.get("excerpt_datasets")
+    return audio.get("excerpt_seconds") is not None and (names is None or dataset in names)
+
+
+def mel_settings(wildcards):
+    """Params of a data set's mel shards: MEL_KEYS, plus the excerpt only where it applies."""
+    if excerpt_applies(wildcards.dataset):
+        return settings(*MEL_KEYS, "audio.excerpt_seconds")
+    return settings(*MEL_KEYS)
 
 
 def manifest_path(dataset):
@@ -110,7 +136,7 @@ rule mel_shard:
         h5=temp(f"{MEL}/{{dataset}}/shard-{{shard}}.h5"),
         records=f"{MEL}/{{dataset}}/shard-{{shard}}.records.tsv",
     params:
-        settings=settings(*MEL_KEYS),
+        settings=mel_settings,
     wildcard_constraints:
         dataset=DATASET_RE,
         shard=SHARD_RE,

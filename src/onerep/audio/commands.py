@@ -50,12 +50,13 @@ def audio_settings(text: str | None) -> dict[str, Any]:
     return full
 
 
-def _mel_params(args: argparse.Namespace, audio: dict[str, Any]):
+def _mel_params(args: argparse.Namespace, audio: dict[str, Any], dataset: str | None = None):
+    """Mel parameters of the settings; with ``dataset`` audio.excerpt_datasets is honoured."""
     from .mel import MelParams
 
     if getattr(args, "backend", None):
         audio = {**audio, "backend": args.backend}
-    return MelParams.from_settings(audio)
+    return MelParams.from_settings(audio, dataset=dataset)
 
 
 def _download(args: argparse.Namespace, audio: dict[str, Any]):
@@ -126,7 +127,8 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     records_path = Path(args.records) if args.records else out.with_name(out.stem + ".records.tsv")
     files = Path(args.files) if args.files else out.with_name(out.stem + "_files")
     max_loss = args.max_loss if args.max_loss is not None else float(audio["max_loss_fraction"])
-    records = extract_manifest(args.manifest, out, records_path, files, _mel_params(args, audio),
+    # the data set is named after the output store (mel/<dataset>.h5), as in the workflow
+    records = extract_manifest(args.manifest, out, records_path, files, _mel_params(args, audio, out.stem),
                                _download(args, audio), threads=args.threads, max_loss_fraction=max_loss)
     print(f"{out}: {sum(r.status == 'ok' for r in records)} tracks; lost {describe_loss(records)}; "
           f"records in {records_path}")

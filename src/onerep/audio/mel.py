@@ -11,6 +11,20 @@ length fixed to ``ceil(n * sr / native_sr)``; a mono file is duplicated into two
 channels) and ``mel_from_audio`` the other two, returned as ``(T, 2, n_mels)``
 float32 (time first, the layout of the mel store).
 
+Excerpt (``audio.excerpt_seconds``, default null = the whole file): full tracks (e.g.
+MTG-Jamendo's, up to 69 minutes) are cut to their centred excerpt of ``L`` seconds,
+like the MSD's 30 s previews and FMA's clips (FMA: ``start = duration // 2 - 15`` s).
+The cut is made on the decoded samples at the file's NATIVE rate, before the channel
+handling and the resampling (so a long file is never resampled whole)::
+
+    n = decoded samples per channel, Ln = floor(L * native_sr + 0.5)
+    n <= Ln: the whole file; else samples [start, start + Ln), start = (n - Ln) // 2
+
+i.e. ``librosa.load(path, sr=None, mono=False)[..., start:start + Ln]`` resampled with
+``librosa.resample(..., res_type='soxr_hq')`` (:func:`excerpt_span`). The whole
+file is still decoded (the centre needs the decoded length; an MP3 header's frame
+count is not exact), so decoding memory is that of the whole file.
+
 Three back ends (``audio.backend``) compute the same numbers:
 
 * ``librosa``: the reference calls above.
@@ -83,16 +97,27 @@ class MelParams:
     crop_frames: int = 216
     dtype: str = "float16"
     backend: str = "numpy"
+    excerpt_seconds: float | None = None  # None = whole file; else the centred excerpt (see excerpt_span)
 
     @classmethod
-    def from_settings(cls, audio: dict[str, Any]) -> "MelParams":
+    def from_settings(cls, audio: dict[str, Any], dataset: str | None = None) -> "MelParams":
         """Build from the config's ``audio`` section (schema key names, also a store's attributes);
-        missing keys take defaults."""
+        missing keys take defaults.
+
+        ``audio.excerpt_datasets`` is applied only when ``dataset`` is given (the
+        excerpt is kept when the list is null or names ``dataset``); without it the
+        excerpt applies as given (the workflow passes it only to the data sets it
+        applies to).
+        """
         d = cls()
         fmax = audio.get("fmax", d.fmax)
         top_db = audio.get("top_db", d.top_db)
         if isinstance(top_db, float) and math.isnan(top_db):  # how a store's attributes say "no clipping"
             top_db = None
+        excerpt = _excerpt_or_none(audio.get("excerpt_seconds", d.excerpt_seconds))
+        names = audio.get("excerpt_datasets")
+        if dataset is not None and names is not None and dataset not in names:
+            excerpt = None
         params = cls(
             sr=int(audio.get("sample_rate", d.sr)),
             n_fft=int(audio.get("n_fft", d.n_fft)),
@@ -104,6 +129,7 @@ class MelParams:
             crop_frames=int(audio.get("crop_frames", d.crop_frames)),
             dtype=str(audio.get("dtype", d.dtype)),
             backend=str(audio.get("backend", d.backend)),
+            excerpt_seconds=excerpt,
         )
         params.check()
         return params
@@ -123,6 +149,7 @@ class MelParams:
             crop_frames=int(attrs["crop_frames"]),
             dtype=str(attrs["dtype"]),
             backend=str(attrs.get("backend", "numpy")),
+            excerpt_seconds=_excerpt_or_none(attrs.get("excerpt_seconds")),  # absent: a store made before excerpts
         )
 
     def check(self) -> None:
@@ -137,6 +164,13 @@ class MelParams:
             raise ValueError(f"audio.dtype: expected float16 or float32, got {self.dtype!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"audio.backend: expected one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.excerpt_seconds is not None:
+            if not (math.isfinite(self.excerpt_seconds) and self.excerpt_seconds > 0):
+                raise ValueError(f"audio.excerpt_seconds: expected a positive number or null, "
+                                 f"got {self.excerpt_seconds}")
+            if self.n_frames(int(self.excerpt_seconds * self.sr)) < self.crop_frames:
+                raise ValueError(f"audio.excerpt_seconds: {self.excerpt_seconds} s is shorter than one "
+                                 f"{self.crop_frames}-frame crop")
 
     @property
     def fmax_hz(self) -> float:
@@ -172,11 +206,40 @@ class MelParams:
             "dtype": self.dtype,
             "crop_frames": self.crop_frames,
             "backend": self.backend,
+            "excerpt_seconds": float("nan") if self.excerpt_seconds is None else self.excerpt_seconds,
+            "excerpt_rule": EXCERPT_RULE if self.excerpt_seconds is not None else "whole file",
         }
 
     def key(self) -> dict[str, Any]:
         """The fields as a plain dict (for logs and JSON)."""
         return asdict(self)
+
+
+EXCERPT_RULE = ("centred, cut at the native rate before resampling: Ln = floor(excerpt_seconds * native_sr + 0.5), "
+                "start = (n - Ln) // 2 of the n decoded samples; files of at most Ln samples kept whole")
+
+
+def _excerpt_or_none(value: Any) -> float | None:
+    """A configured or stored excerpt length; None, NaN (a store's "whole file") -> None."""
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def excerpt_span(n: int, native_sr: int, seconds: float | None) -> tuple[int, int]:
+    """``[start, stop)`` of the centred excerpt of ``seconds`` in ``n`` samples at ``native_sr``.
+
+    ``Ln = floor(seconds * native_sr + 0.5)``; ``n <= Ln`` (or ``seconds`` None) gives
+    the whole ``[0, n)``, else ``start = (n - Ln) // 2`` (floor), ``stop = start + Ln``.
+    """
+    if seconds is None:
+        return 0, n
+    length = int(math.floor(seconds * native_sr + 0.5))
+    if n <= length:
+        return 0, n
+    start = (n - length) // 2
+    return start, start + length
 
 
 # ---------------------------------------------------------------------------
@@ -242,19 +305,24 @@ def _fix_length(y: np.ndarray, n: int) -> np.ndarray:
     return y
 
 
-def load_audio(path: str | Path, sr: int = 22050) -> np.ndarray:
+def load_audio(path: str | Path, sr: int = 22050, excerpt_seconds: float | None = None) -> np.ndarray:
     """Decode, resample to ``sr`` and return ``(2, n)`` float32 (mono duplicated).
 
     Equal to ``librosa.load(path, sr=sr, mono=False)`` (soxr 'HQ', length
     ``ceil(n * sr / native)``) for mono and stereo files; more than two channels keep
-    the first two. Raises :class:`AudioError` (``missing_file``, ``empty``,
-    ``undecodable``, ``truncated``, ``non_finite``).
+    the first two. ``excerpt_seconds``: first cut the decoded native-rate samples to
+    :func:`excerpt_span` (then ``n`` above is the excerpt's length). Raises
+    :class:`AudioError` (``missing_file``, ``empty``, ``undecodable``, ``truncated``,
+    ``non_finite``).
     """
     import soxr
 
     data, native = decode(path)
     if data.shape[0] == 0:
         raise AudioError("empty", path, "no samples")
+    start, stop = excerpt_span(data.shape[0], native, excerpt_seconds)
+    if stop - start < data.shape[0]:
+        data = data[start:stop].copy()  # a copy frees the whole decode
     if data.shape[1] == 1:
         data = np.repeat(data, 2, axis=1)
     elif data.shape[1] > 2:
@@ -467,11 +535,11 @@ def mel_from_audio(y: np.ndarray, params: MelParams) -> np.ndarray:
 
 def compute_mel(path: str | Path, params: MelParams) -> np.ndarray:
     """dB mel ``(T, 2, n_mels)`` float32 of one file (raises :class:`AudioError`)."""
-    return mel_from_audio(load_audio(path, params.sr), params)
+    return mel_from_audio(load_audio(path, params.sr, params.excerpt_seconds), params)
 
 
 def extract_track(path: str | Path, params: MelParams) -> np.ndarray:
     """:func:`compute_mel` plus the store's admission checks (not silent, at least one crop)."""
-    y = load_audio(path, params.sr)
+    y = load_audio(path, params.sr, params.excerpt_seconds)
     check_usable(y, params, path)
     return mel_from_audio(y, params)

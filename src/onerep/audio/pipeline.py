@@ -3,7 +3,9 @@
 * :func:`mel_shard` reads a shard's acquisition records, extracts the mel of every
   acquired track (in ``threads`` worker processes, one core each) and streams them
   into a shard store; audio that cannot be used (undecodable, empty, silent,
-  truncated, shorter than one crop) is recorded with the reason and skipped.
+  truncated, shorter than one crop) is recorded with the reason and skipped. With
+  ``params.excerpt_seconds`` each file is first cut to its centred excerpt
+  (:func:`onerep.audio.mel.excerpt_span`); the checks apply to the excerpt.
 * :func:`merge_dataset` concatenates the shard stores in manifest order into the
   data set's store, writes the records of every manifest track, and stops with a
   clear error when more than ``audio.max_loss_fraction`` of the tracks were lost.
@@ -83,6 +85,8 @@ def mel_tracks(acquired: Sequence[Acquired], out_h5: str | Path, params: MelPara
     """Extract and store the mel of the acquired tracks; a record for every input track."""
     ok = [a for a in acquired if a.ok]
     attrs = {**params.attrs(), **library_versions(), **(extra_attrs or {})}
+    if params.excerpt_seconds is not None:
+        log.info("%s: centred excerpts of %g s (%s)", out_h5, params.excerpt_seconds, attrs["excerpt_rule"])
     decode: dict[str, Record] = {}
     with StoreWriter(out_h5, params.n_mels, params.dtype, params.crop_frames, attrs) as writer:
         results = _results([a.path for a in ok], params, threads)

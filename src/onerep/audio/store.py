@@ -374,7 +374,7 @@ class MelStore:
 
 PARAM_KEYS = ("sample_rate", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "top_db", "power",
               "dtype", "crop_frames", "window", "center", "pad_mode", "mel_scale", "mel_norm",
-              "resample", "channels", "ref", "amin")
+              "resample", "channels", "ref", "amin", "excerpt_seconds")
 
 
 def _same(a: Any, b: Any) -> bool:
