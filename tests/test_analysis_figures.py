@@ -265,3 +265,24 @@ def test_single_strategy_study_is_analysed_with_notes(tmp_path):
     paths = figures_step(A, A / "figures", settings={"train.width": 0.125, "sources.k": 8})
     assert all(p.exists() for p in paths)
     assert "not fitted" in (A / "figures" / f"{FIGURES[12]}.tsv").read_text()
+
+
+def test_effects_figure_draws_an_interval_that_misses_its_estimate(tmp_path):
+    """A percentile bootstrap interval need not contain the REML estimate (few replicates,
+    a boundary fit); the figure draws it from its ends instead of failing on negative
+    error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from onerep.analysis.figures import fig11_model1_effects
+
+    rows = [("b0[SS-R]", "intercept", "ssr", 0.30, 0.35, 0.60), ("b0[MSS-CR]", "intercept", "msscr", 0.1, -0.2, 0.4),
+            ("b1[MSS-CR]", "n*", "msscr", 0.5, -0.1, 0.4)]
+    model1 = pd.DataFrame([{"kind": "fixed", "parameter": p, "term": t, "strategy": s,
+                            "strategy_label": STRATEGY_LABELS[s], "estimate": e, "se": 0.1, "ci_low": lo,
+                            "ci_high": hi, "wald_low": e - 0.2, "wald_high": e + 0.2, "boot_n": 4,
+                            "bootstrap_scheme": "residual"} for p, t, s, e, lo, hi in rows])
+    path = fig11_model1_effects(model1, tmp_path)
+    assert path.exists() and path.stat().st_size > 0
+    table = pd.read_csv(path.with_suffix(".tsv"), sep="\t")
+    assert table.loc[table.parameter == "b0[SS-R]", "ci_low"].item() == 0.35

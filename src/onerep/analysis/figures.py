@@ -285,8 +285,11 @@ def _effects_panel(ax, df: pd.DataFrame, labels: list[str], colours: list[str], 
     est = df["estimate"].to_numpy(float)
     x = np.arange(len(df))
     for i in range(len(df)):
-        ax.errorbar(x[i], est[i], yerr=[[est[i] - lo[i]], [hi[i] - est[i]]], fmt="o", color=colours[i],
-                    capsize=4, markersize=6, linewidth=1.5)
+        # The interval drawn from its own ends: a percentile bootstrap interval need not
+        # contain the estimate (few replicates, a boundary), which error bars cannot show.
+        ax.vlines(x[i], lo[i], hi[i], color=colours[i], linewidth=1.5)
+        ax.plot([x[i], x[i]], [lo[i], hi[i]], linestyle="none", marker="_", markersize=10, color=colours[i])
+        ax.plot(x[i], est[i], "o", color=colours[i], markersize=6)
     ax.axhline(0, color="#888888", linewidth=0.8, linestyle="--")
     ax.set_xticks(x, labels, rotation=30, ha="right")
     ax.set_title(title)
