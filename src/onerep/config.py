@@ -95,8 +95,30 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     if errors:
         lines = [_message(e, schema) for e in errors]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+    full = expand_data_root(full)
     _check_semantics(full)
     return full
+
+
+DATA_ROOT = "{data_root}"
+
+
+def expand_data_root(cfg: dict[str, Any]) -> dict[str, Any]:
+    """``cfg`` with ``{data_root}`` in every string value replaced by ``cfg["data_root"]``."""
+    root = str(cfg.get("data_root", "data")).rstrip("/") or "/"
+    if DATA_ROOT in root:
+        raise ConfigError(f"key 'data_root': {root!r} cannot itself contain {DATA_ROOT}")
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace(DATA_ROOT, root)
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(cfg)
 
 
 def _check_semantics(cfg: dict[str, Any]) -> None:

@@ -117,14 +117,77 @@ rule labels_summary:
         "--settings {params.settings:q} --out {output:q} --log {log:q}"
 
 
+JAMENDO = config["corpus"]["jamendo"]
+OWN_SPLIT = config["corpus"]["split_file"]
+if JAMENDO and JAMENDO["split_dir"] and not OWN_SPLIT:
+    sys.exit("onerep: key 'corpus.split_file': corpus.jamendo.split_dir is set; name the split "
+             "file to write, e.g. {results}/corpus/jamendo_split.tsv")
+
+
+if JAMENDO:
+
+    rule jamendo_manifest:
+        input:
+            tsv=JAMENDO["tsv"],
+            audio=JAMENDO["audio_root"],
+            **({"checksums": JAMENDO["checksums"]} if JAMENDO["checksums"] else {}),
+        output:
+            config["corpus"]["manifest"],
+        params:
+            options=("--checksums " + shlex.quote(JAMENDO["checksums"]) if JAMENDO["checksums"] else "")
+            + (" --low" if JAMENDO["low"] else "")
+            + f" --on-bad-line {config['sources']['on_bad_line']}",
+        log:
+            f"{LOGS}/jamendo_manifest/corpus.log",
+        benchmark:
+            f"{BENCH}/jamendo_manifest/corpus.tsv"
+        threads: 1
+        resources:
+            mem_mb=res("labels", "mem_mb"),
+            runtime=res("labels", "runtime"),
+        shell:
+            "onerep jamendo-manifest --tsv {input.tsv:q} --audio-root {input.audio:q} "
+            "{params.options} --out {output:q} --log {log:q}"
+
+
+if JAMENDO and JAMENDO["split_dir"]:
+
+    rule jamendo_split:
+        input:
+            files=[
+                f"{JAMENDO['split_dir']}/{prefix}-{part}.tsv"
+                for prefix in JAMENDO["split_prefixes"]
+                for part in ("train", "validation", "test")
+            ],
+        output:
+            OWN_SPLIT,
+        params:
+            split_dir=JAMENDO["split_dir"],
+            prefixes=" ".join(shlex.quote(p) for p in JAMENDO["split_prefixes"]),
+            on_bad_line=config["sources"]["on_bad_line"],
+        log:
+            f"{LOGS}/jamendo_split/corpus.log",
+        benchmark:
+            f"{BENCH}/jamendo_split/corpus.tsv"
+        threads: 1
+        resources:
+            mem_mb=res("labels", "mem_mb"),
+            runtime=res("labels", "runtime"),
+        shell:
+            "onerep jamendo-split --split-dir {params.split_dir:q} --prefix {params.prefixes} "
+            "--on-bad-line {params.on_bad_line} --out {output:q} --log {log:q}"
+
+
 rule corpus_split:
     input:
         mel=f"{R}/mel/corpus.h5",
         labels=expand(f"{LABELS}/{{source}}.h5", source=DESIGN_LABEL_SOURCES),
+        **({"own": OWN_SPLIT} if OWN_SPLIT else {}),
     output:
         f"{R}/corpus/split.tsv",
     params:
         settings=settings("seed", "audio.valid_fraction", "sources.require_all", "design.sources"),
+        own=f"--split-file {shlex.quote(OWN_SPLIT)}" if OWN_SPLIT else "",
     log:
         f"{LOGS}/corpus_split/corpus_split.log",
     benchmark:
@@ -134,7 +197,7 @@ rule corpus_split:
         mem_mb=res("labels", "mem_mb"),
         runtime=res("labels", "runtime"),
     shell:
-        "onerep corpus-split --mel-store {input.mel:q} --labels {input.labels:q} "
+        "onerep corpus-split --mel-store {input.mel:q} --labels {input.labels:q} {params.own} "
         "--settings {params.settings:q} --out {output:q} --log {log:q}"
 
 

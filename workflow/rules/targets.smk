@@ -23,10 +23,32 @@ def _inside(path, folder):
     return os.path.commonpath([a, b]) == b
 
 
+def mtg_split_files(cfg):
+    """The split files an mtg_jamendo target reads (its subset's, of its split); subset
+    `all` without autotagging-<part>.tsv reads the three category files."""
+    data = cfg["root"]
+    if os.path.isdir(os.path.join(data, "data", "splits")):
+        data = os.path.join(data, "data")
+    folder = os.path.join(data, "splits", f"split-{int(cfg.get('split') or 0)}")
+    subset = cfg.get("subset") or "top50tags"
+    prefixes = ["autotagging"] if subset == "all" else [f"autotagging_{subset}"]
+    if subset == "all" and not os.path.exists(os.path.join(folder, "autotagging-train.tsv")) and all(
+        os.path.exists(os.path.join(folder, f"autotagging_{c}-train.tsv"))
+        for c in ("genre", "instrument", "moodtheme")
+    ):
+        prefixes = [f"autotagging_{c}" for c in ("genre", "instrument", "moodtheme")]
+    return [
+        os.path.join(folder, f"{p}-{part}.tsv") for p in prefixes for part in ("train", "validation", "test")
+    ]
+
+
 def target_inputs(wildcards):
     """The target's data folder and its extra files (split list, audio manifest, CSV,
-    the audio folder of MTG-Jamendo / MagnaTagATune)."""
+    the audio folder of MTG-Jamendo / MagnaTagATune); for MTG-Jamendo the split files it
+    reads instead of its data folder."""
     cfg = TARGETS[wildcards.target]
+    if cfg["kind"] == "mtg_jamendo":
+        return {"splits": mtg_split_files(cfg), "audio_root": cfg["audio_root"]}
     files = {"root": cfg["root"]} if cfg["root"] else {}
     for key in ("split_file", "audio_manifest", "labels_csv", "audio_root"):
         # audio_root has no schema default (targets without it keep their settings JSON)

@@ -124,23 +124,11 @@ def read_labels(path: str | Path, source: str) -> tuple[list[str], np.ndarray]:
 
 
 def read_split(path: str | Path) -> pd.DataFrame:
-    """Read the corpus split TSV (track_id, split with values train/valid)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"split file not found: {path}")
-    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    for col in ("track_id", "split"):
-        if col not in df.columns:
-            raise ValueError(f"{path}: missing column '{col}' (columns: {list(df.columns)})")
-    bad = df.index[~df["split"].isin(["train", "valid"])]
-    if len(bad):
-        i = int(bad[0])
-        raise ValueError(f"{path}: line {i + 2}: split must be 'train' or 'valid', got '{df['split'].iat[i]}'")
-    dup = df.index[df["track_id"].duplicated()]
-    if len(dup):
-        i = int(dup[0])
-        raise ValueError(f"{path}: line {i + 2}: track '{df['track_id'].iat[i]}' listed twice")
-    return df
+    """Read the corpus split TSV (track_id, split with values train/valid): the sources
+    stage's reader, next to its writer."""
+    from ..sources.split import read_split_table
+
+    return read_split_table(path)
 
 
 def read_scaler(path: str | Path, n_mels: int) -> tuple[np.ndarray, np.ndarray]:

@@ -83,9 +83,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", nargs="*", default=[], help="label files of the design sources")
     p.add_argument("--settings", required=True,
                    help='JSON: {"seed", "audio.valid_fraction", "sources.require_all", "design.sources"}')
+    p.add_argument("--split-file", default=None,
+                   help="the corpus's own split (corpus.split_file) instead of a random one")
     p.add_argument("--out", required=True, help="split TSV")
     p.add_argument("--log", default=None)
     p.set_defaults(func=run_split)
+
+    p = subparsers.add_parser(
+        "jamendo-split",
+        help="MTG-Jamendo's official split as a corpus split file (corpus.split_file)",
+        description="Read data/splits/split-N/<prefix>-{train,validation,test}.tsv and write "
+                    "track_id, split (train, validation, test) for corpus-split --split-file.",
+    )
+    p.add_argument("--split-dir", required=True, help="data/splits/split-N of the MTG-Jamendo checkout")
+    p.add_argument("--prefix", nargs="+", default=["autotagging"], help="split file prefixes")
+    p.add_argument("--on-bad-line", choices=["error", "skip"], default="error")
+    p.add_argument("--out", required=True, help="split TSV to write")
+    p.add_argument("--log", default=None)
+    p.set_defaults(func=run_jamendo_split)
 
 
 def run_labels(args: argparse.Namespace) -> int:
@@ -143,6 +158,20 @@ def run_split(args: argparse.Namespace) -> int:
     corpus_split(
         args.mel_store, args.labels, list(_get(s, "design.sources", [])),
         bool(_get(s, "sources.require_all", True)), float(_get(s, "audio.valid_fraction", 0.1)),
-        int(s["seed"]), args.out,
+        int(s["seed"]), args.out, split_file=args.split_file,
     )
+    return 0
+
+
+def run_jamendo_split(args: argparse.Namespace) -> int:
+    """Handler of ``onerep jamendo-split``."""
+    from .open_corpora.jamendo import read_split
+    from .split import write_own_split
+
+    setup_logging(args.log)
+    split = read_split(args.split_dir, tuple(args.prefix), args.on_bad_line)
+    write_own_split(split.part, args.out)
+    counts = {p: sum(1 for v in split.part.values() if v == p) for p in sorted(set(split.part.values()))}
+    log.info("MTG-Jamendo split %s (%s): %s; %d rows skipped -> %s", args.split_dir,
+             ", ".join(args.prefix), counts, split.skipped, args.out)
     return 0

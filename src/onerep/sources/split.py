@@ -5,7 +5,10 @@ Survivors are the corpus tracks that have z for every source of the study's desi
 sources; with ``sources.require_all: false`` a track needs z of at least one design
 source. The split is drawn over the survivors that are in the corpus mel store,
 ``audio.valid_fraction`` of them (the paper: 10 %) for validation, with a seed derived
-from the study's seed and recorded in every row.
+from the study's seed and recorded in every row. A corpus with its own split
+(``corpus.split_file``, e.g. MTG-Jamendo's official split) keeps it instead: its train
+and valid (or validation) tracks keep their part, its test tracks and unlisted tracks
+are left out (they may be a target's test part); the rows record seed -1.
 """
 
 from __future__ import annotations
@@ -137,9 +140,43 @@ def make_split(track_ids: Sequence[str], valid_fraction: float, seed: int) -> pd
     return pd.DataFrame({"track_id": ids, "split": np.where(valid, "valid", "train"), "seed": seed})
 
 
+#: Parts of an own split file, and the corpus part each becomes (None: left out).
+OWN_PARTS = {"train": "train", "valid": "valid", "validation": "valid", "test": None}
+
+
+def write_own_split(parts: dict[str, str], out: str | Path) -> None:
+    """Write an own split file (``track_id``, ``split``) read by :func:`read_own_split`."""
+    df = pd.DataFrame({"track_id": list(parts), "split": list(parts.values())})
+    write_text_atomic(out, df.sort_values("track_id").to_csv(sep="\t", index=False))
+
+
+def read_own_split(path: str | Path) -> dict[str, str]:
+    """An own split file: track_id -> train | valid | validation | test (checked, unique ids)."""
+    df = read_split_table(path, tuple(OWN_PARTS))
+    return dict(zip(df["track_id"], df["split"]))
+
+
+def apply_own_split(track_ids: Sequence[str], parts: dict[str, str], where: str) -> pd.DataFrame:
+    """The corpus split of ``track_ids`` from an own split (test and unlisted tracks left out)."""
+    ids = sorted(set(map(str, track_ids)))
+    split = [OWN_PARTS.get(parts.get(t, "test")) for t in ids]
+    keep = [i for i, p in enumerate(split) if p is not None]
+    out = pd.DataFrame({"track_id": [ids[i] for i in keep], "split": [split[i] for i in keep], "seed": -1})
+    n_test = sum(1 for t in ids if parts.get(t) == "test")
+    n_unlisted = sum(1 for t in ids if t not in parts)
+    log.info("own split %s: %d train, %d valid; left out %d test and %d unlisted tracks", where,
+             int((out["split"] == "train").sum()), int((out["split"] == "valid").sum()), n_test, n_unlisted)
+    for part in ("train", "valid"):
+        if not (out["split"] == part).any():
+            raise ValueError(f"{where}: no track of the corpus is in its {part} part")
+    return out
+
+
 def corpus_split(mel_store: str | Path, label_paths: Sequence[str | Path], design_sources: Sequence[str],
-                 require_all: bool, valid_fraction: float, master_seed: int, out: str | Path) -> pd.DataFrame:
-    """Survivors that are in the mel store, split and written to ``out`` (TSV)."""
+                 require_all: bool, valid_fraction: float, master_seed: int, out: str | Path,
+                 split_file: str | Path | None = None) -> pd.DataFrame:
+    """Survivors that are in the mel store, split (randomly, or by ``split_file``) and
+    written to ``out`` (TSV)."""
     mel_ids = mel_store_ids(mel_store)
     ids, _ = _read_labels(label_paths)
     surv = survivors(mel_ids, ids, design_sources, require_all)
@@ -147,25 +184,39 @@ def corpus_split(mel_store: str | Path, label_paths: Sequence[str | Path], desig
              len(mel_ids), len(surv), "every" if require_all else "at least one", list(design_sources))
     for s, i in ids.items():
         log.info("  %s: %d tracks with z, %d of them in the mel store", s, len(i), int(pd.Index(i).isin(mel_ids).sum()))
-    seed = derive_seed(master_seed, "split")
-    df = make_split(surv, valid_fraction, seed)
+    if split_file is not None:
+        df, seed = apply_own_split(surv, read_own_split(split_file), str(split_file)), -1
+    else:
+        seed = derive_seed(master_seed, "split")
+        df = make_split(surv, valid_fraction, seed)
     write_text_atomic(out, df.to_csv(sep="\t", index=False))
     log.info("corpus split: %d train, %d valid (seed %d) -> %s",
              int((df["split"] == "train").sum()), int((df["split"] == "valid").sum()), seed, out)
     return df
 
 
-def load_split(path: str | Path) -> pd.DataFrame:
-    """The corpus split as a DataFrame with columns track_id, split (train/valid)."""
+def read_split_table(path: str | Path, parts: Sequence[str] = ("train", "valid")) -> pd.DataFrame:
+    """A split TSV (header ``track_id``, ``split``; other columns kept), checked: every split
+    value among ``parts`` and every track listed once; errors name the file and line."""
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise FileNotFoundError(f"split file not found: {path}")
     df = pd.read_csv(path, sep="\t", dtype=str, na_filter=False)
     for col in ("track_id", "split"):
         if col not in df.columns:
-            raise ValueError(f"{path}: no '{col}' column")
-    bad = ~df["split"].isin(["train", "valid"])
+            raise ValueError(f"{path}: no '{col}' column (needs a header track_id, split)")
+    bad = ~df["split"].isin(list(parts))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"{path}: line {i + 2}: split {df['split'].iloc[i]!r} is not train or valid")
-    return df[["track_id", "split"]].reset_index(drop=True)
+        raise ValueError(f"{path}: line {i + 2}: split {df['split'].iloc[i]!r} is not one of "
+                         f"{', '.join(parts)}")
+    dup = df["track_id"].duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise ValueError(f"{path}: line {i + 2}: track {df['track_id'].iloc[i]!r} is listed twice")
+    return df
+
+
+def load_split(path: str | Path) -> pd.DataFrame:
+    """The corpus split as a DataFrame with columns track_id, split (train/valid)."""
+    return read_split_table(path)[["track_id", "split"]].reset_index(drop=True)
