@@ -449,8 +449,13 @@ def test_rules_plan_tagging_targets(tmp_path: Path, repo: Path, env_with_venv: d
                     {"name": "mtg", "kind": "mtg_jamendo", "root": "data/mtg/data", "audio_root": "audio/mtg",
                      "subset": "genre", "main_metric": "pr_auc"},
                     {"name": "mtt", "kind": "magnatagatune", "root": "data/mtt"}]}))
-    for p in ("data/g", "data/mtg/data", "audio/mtg", "data/mtt"):
+    for p in ("data/g", "data/mtg/data/splits/split-0", "audio/mtg", "data/mtt"):
         (tmp_path / p).mkdir(parents=True)
+    # an mtg_jamendo target's inputs are the split files it reads, not its whole data folder
+    split_files = [f"data/mtg/data/splits/split-0/autotagging_genre-{part}.tsv"
+                   for part in ("train", "validation", "test")]
+    for p in split_files:
+        (tmp_path / p).write_text("TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS\r\n")
     for t in ("g", "mtg", "mtt"):
         for p in (f"results/mel/{t}.h5", f"results/features/run-a/{t}.h5"):
             (tmp_path / p).parent.mkdir(parents=True, exist_ok=True)
@@ -471,6 +476,7 @@ def test_rules_plan_tagging_targets(tmp_path: Path, repo: Path, env_with_venv: d
     assert '"main_metric": "pr_auc"' in tagging and '"main_metric": "roc_auc"' in tagging
     assert '"task": "tagging"' in tagging and '"target": "g"' not in tagging
     assert "audio/mtg" in text
+    assert all(p in text for p in split_files)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

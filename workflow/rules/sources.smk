@@ -187,7 +187,7 @@ rule corpus_split:
         f"{R}/corpus/split.tsv",
     params:
         settings=settings("seed", "audio.valid_fraction", "sources.require_all", "design.sources"),
-        own=f"--split-file {shlex.quote(OWN_SPLIT)}" if OWN_SPLIT else "",
+        own=f"--split-file {shlex.quote(OWN_SPLIT)} " if OWN_SPLIT else "",
     log:
         f"{LOGS}/corpus_split/corpus_split.log",
     benchmark:
@@ -197,8 +197,8 @@ rule corpus_split:
         mem_mb=res("labels", "mem_mb"),
         runtime=res("labels", "runtime"),
     shell:
-        "onerep corpus-split --mel-store {input.mel:q} --labels {input.labels:q} {params.own} "
-        "--settings {params.settings:q} --out {output:q} --log {log:q}"
+        "onerep corpus-split --mel-store {input.mel:q} --labels {input.labels:q} "
+        "{params.own}--settings {params.settings:q} --out {output:q} --log {log:q}"
 
 
 FINAL_TARGETS.extend(
