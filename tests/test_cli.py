@@ -75,3 +75,22 @@ def test_a_missing_stage_module_stops_the_command_line() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 1, out.stderr
     assert "stage 'design'" in out.stderr
+
+
+def test_rules_find_onerep_without_an_activated_environment(tmp_path, repo):
+    """`.venv/bin/snakemake ...` from a shell whose PATH lacks the environment (the README's
+    commands as a new user types them) still runs the rules' `onerep` commands."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    snakemake = Path(sys.executable).parent / "snakemake"
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PATH")}
+    env["PATH"] = "/usr/bin:/bin"
+    run = subprocess.run([str(snakemake), "results/design/runs.tsv", "-s", str(repo / "Snakefile"),
+                          "--cores", "1", "--configfile", str(repo / "tests" / "config" / "tiny.yaml")],
+                         cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-2000:]
+    assert (tmp_path / "results" / "design" / "runs.tsv").read_text().startswith("run_id\t")
