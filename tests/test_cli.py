@@ -94,3 +94,52 @@ def test_rules_find_onerep_without_an_activated_environment(tmp_path, repo):
                          text=True, timeout=300)
     assert run.returncode == 0, (run.stdout + run.stderr)[-2000:]
     assert (tmp_path / "results" / "design" / "runs.tsv").read_text().startswith("run_id\t")
+
+
+def test_a_failed_job_s_log_holds_the_reason(tmp_path, repo, env_with_venv):
+    """Snakemake keeps a job's log, not its stderr: a job that fails on bad input must
+    leave the message (file, what is wrong) in results/logs/<rule>/."""
+    import json
+    import subprocess
+
+    from conftest import rules_snakefile
+
+    (tmp_path / "Snakefile").write_text(rules_snakefile("targets"))
+    data = tmp_path / "data" / "mine"
+    data.mkdir(parents=True)
+    (data / "a.wav").write_bytes(b"")
+    (data / "labels.csv").write_text("file,genre\na.wav,rock\n")  # no 'mood' column
+    (tmp_path / "config.yaml").write_text(json.dumps({
+        "results": "results", "design": {"sources": ["self"], "strategies": ["ssr"]},
+        "sources": {"names": ["self"]},
+        "targets": [{"name": "mine", "kind": "custom", "root": "data/mine", "labels_csv": "data/mine/labels.csv",
+                     "path_column": "file", "label_column": "mood", "task": "classification"}]}))
+    run = subprocess.run(["snakemake", "results/targets/mine/manifest.tsv", "--cores", "1",
+                          "--configfile", "config.yaml"], cwd=tmp_path, env=env_with_venv,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    log = (tmp_path / "results" / "logs" / "target_manifest" / "mine.log").read_text()
+    assert "error:" in log and "labels.csv" in log and "'mood' missing" in log
+
+
+def test_an_unexpected_failure_leaves_its_traceback_in_the_log(tmp_path, monkeypatch):
+    from onerep import cli as cli_module
+
+    def boom(args):
+        raise RuntimeError("disk on fire")
+
+    parser = cli_module.build_parser()
+    real = parser.parse_args
+
+    def parse(argv=None):
+        ns = real(argv)
+        ns.func = boom
+        return ns
+
+    monkeypatch.setattr(parser, "parse_args", parse)
+    monkeypatch.setattr(cli_module, "build_parser", lambda: parser)
+    log = tmp_path / "logs" / "x.log"
+    with pytest.raises(RuntimeError):
+        cli_module.main(["design", "--settings", "{}", "--out", str(tmp_path / "d"), "--log", str(log)])
+    text = log.read_text()
+    assert "RuntimeError: disk on fire" in text and "Traceback" in text

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 from .config import ConfigError
@@ -74,8 +77,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         # Errors on bad input carry a message naming the file/track/key; no traceback.
-        print(f"onerep {args.command}: error: {exc}", file=sys.stderr)
+        message = f"onerep {args.command}: error: {exc}"
+        _record_in_log(args, message)
+        print(message, file=sys.stderr)
         return 2
+    except Exception:
+        _record_in_log(args, f"onerep {args.command}: failed:\n{traceback.format_exc()}")
+        raise
+
+
+def _record_in_log(args: argparse.Namespace, text: str) -> None:
+    """Append ``text`` to the command's ``--log`` file, if it has one: Snakemake keeps a
+    job's log under results/logs/ but not its stderr, so the reason a job failed must be
+    in the log too."""
+    log = getattr(args, "log", None)
+    if not log:
+        return
+    for handler in logging.getLogger().handlers:  # what the command logged comes first
+        handler.flush()
+    try:
+        Path(log).parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(text.rstrip("\n") + "\n")
+    except OSError as exc:  # the log itself cannot be written: say so, keep the real error
+        print(f"onerep: cannot write the error to the log {log}: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":
