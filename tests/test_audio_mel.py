@@ -252,5 +252,5 @@ def test_scaler_equals_numpy_over_training_frames(tmp_path: Path) -> None:
     assert mean.dtype == np.float32 and std.shape == (8,)
     assert np.allclose(mean, flat.mean(axis=0), atol=1e-4)
     (tmp_path / "bad_split.tsv").write_text("track_id\tsplit\nt1\ttest\n")
-    with pytest.raises(ValueError, match="line 2: split must be train or valid"):
+    with pytest.raises(ValueError, match="line 2: split .test. is not one of train, valid"):
         compute_scaler(store, tmp_path / "bad_split.tsv", tmp_path / "x.npz")

@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from ..util import atomic_path, progress
-from .manifest import read_tsv
 from .store import MelStore
 
 log = logging.getLogger(__name__)
@@ -57,17 +56,13 @@ class RunningMoments:
 
 
 def read_split(path: str | Path) -> tuple[list[str], list[str], int | None]:
-    """(train ids, valid ids, seed) of the corpus split TSV (track_id, split[, seed])."""
-    df = read_tsv(path)
-    for col in ("track_id", "split"):
-        if col not in df.columns:
-            raise ValueError(f"{path}: missing column {col!r} (a split file has track_id, split, seed)")
-    bad = sorted(set(df["split"]) - {"train", "valid"})
-    if bad:
-        line = int(np.flatnonzero(~df["split"].isin(["train", "valid"]))[0]) + 2
-        raise ValueError(f"{path}, line {line}: split must be train or valid, got {bad[0]!r}")
+    """(train ids, valid ids, seed) of the corpus split TSV, read by the sources stage's
+    reader next to its writer (``onerep.sources.split.read_split_table``)."""
+    from ..sources.split import read_split_table
+
+    df = read_split_table(path)
     seed = None
-    if "seed" in df.columns and len(df) and df["seed"].iloc[0].strip():
+    if "seed" in df.columns and len(df) and str(df["seed"].iloc[0]).strip():
         seed = int(df["seed"].iloc[0])
     return (df.loc[df["split"] == "train", "track_id"].tolist(),
             df.loc[df["split"] == "valid", "track_id"].tolist(), seed)
