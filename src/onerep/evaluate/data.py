@@ -48,37 +48,12 @@ class Features:
 
 
 def load_features(path: str | Path) -> Features:
-    """Read ``track_id`` and ``features`` of a features HDF5 file and check them."""
-    import h5py
+    """A features file as :class:`Features`, read and checked by the format's one reader
+    (``onerep.features.extract.load_features``)."""
+    from onerep.features.extract import load_features as read_features_file
 
-    path = str(path)
-    try:
-        with h5py.File(path, "r") as f:
-            for name in ("track_id", "features"):
-                if name not in f:
-                    raise ValueError(f"{path}: no dataset '{name}' (has {sorted(f)})")
-            ids = np.asarray(f["track_id"].asstr()[()] if f["track_id"].dtype.kind in "OS" else f["track_id"][()])
-            X = np.asarray(f["features"][()])
-    except OSError as exc:
-        raise ValueError(f"{path}: not a readable HDF5 features file ({exc})") from None
-    ids = ids.astype(str)
-    if X.ndim != 2:
-        raise ValueError(f"{path}: 'features' must be 2-D (tracks x dimensions), has shape {X.shape}")
-    if X.shape[0] != ids.shape[0]:
-        raise ValueError(f"{path}: {ids.shape[0]} track ids but {X.shape[0]} feature rows")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{path}: empty features (shape {X.shape})")
-    dup = pd.Index(ids)[pd.Index(ids).duplicated()]
-    if len(dup):
-        raise ValueError(f"{path}: duplicate track ids, e.g. {list(dup[:3])}")
-    if not np.issubdtype(X.dtype, np.number):
-        raise ValueError(f"{path}: 'features' is not numeric ({X.dtype})")
-    bad = ~np.isfinite(X).all(axis=1)
-    if bad.any():
-        raise ValueError(
-            f"{path}: non-finite feature values (NaN/inf) for {int(bad.sum())} tracks, e.g. {list(ids[bad][:3])}"
-        )
-    return Features(track_ids=ids, X=X.astype(np.float32, copy=False), path=path)
+    ids, X, _ = read_features_file(path)
+    return Features(track_ids=np.asarray(ids, dtype=str), X=X, path=str(path))
 
 
 def _read_tsv(path: str | Path, columns: list[str], what: str) -> pd.DataFrame:

@@ -73,27 +73,56 @@ def write_features(path: str | Path, track_ids: Sequence[str], features: np.ndar
 
 
 def load_features(path: str | Path) -> tuple[list[str], np.ndarray, dict[str, Any]]:
-    """Read a feature file: (track ids, features (N, F) float32, attributes)."""
+    """Read a feature file: (track ids, features (N, F) float32, attributes).
+
+    The one reader of the format (evaluation and the analysis use it too); it checks
+    what they rely on: 2-D numeric finite features, one row per track id, ids unique.
+    """
     import h5py
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: feature file not found")
-    with h5py.File(path, "r") as h5:
-        for name in ("track_id", "features"):
-            if name not in h5:
-                raise ValueError(f"{path}: dataset '{name}' missing")
-        ids = [str(t) for t in h5["track_id"].asstr()[:]]
-        feats = np.asarray(h5["features"][:], dtype=np.float32)
-        attrs: dict[str, Any] = {}
-        for k, v in h5.attrs.items():
-            if isinstance(v, np.ndarray) and v.dtype.kind in "OSU":
-                attrs[k] = [x.decode() if isinstance(x, bytes) else str(x) for x in v]
-            elif isinstance(v, np.generic):
-                attrs[k] = v.item()
-            else:
-                attrs[k] = v
-    return ids, feats, attrs
+    try:
+        with h5py.File(path, "r") as h5:
+            for name in ("track_id", "features"):
+                if name not in h5:
+                    raise ValueError(f"{path}: dataset '{name}' missing (has {sorted(h5)})")
+            ids = [str(t) for t in h5["track_id"].asstr()[:]]
+            raw = np.asarray(h5["features"][:])
+            attrs: dict[str, Any] = {}
+            for k, v in h5.attrs.items():
+                if isinstance(v, np.ndarray) and v.dtype.kind in "OSU":
+                    attrs[k] = [x.decode() if isinstance(x, bytes) else str(x) for x in v]
+                elif isinstance(v, np.generic):
+                    attrs[k] = v.item()
+                else:
+                    attrs[k] = v
+    except OSError as exc:
+        raise ValueError(f"{path}: not a readable HDF5 features file ({exc})") from None
+    _check_features(path, ids, raw)
+    return ids, raw.astype(np.float32, copy=False), attrs
+
+
+def _check_features(path: Path, ids: list[str], X: np.ndarray) -> None:
+    """Raise ``ValueError`` naming the file (and tracks) when the features are unusable."""
+    if X.ndim != 2:
+        raise ValueError(f"{path}: 'features' must be 2-D (tracks x dimensions), has shape {X.shape}")
+    if X.shape[0] != len(ids):
+        raise ValueError(f"{path}: {len(ids)} track ids but {X.shape[0]} feature rows")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{path}: empty features (shape {X.shape})")
+    if not np.issubdtype(X.dtype, np.number):
+        raise ValueError(f"{path}: 'features' is not numeric ({X.dtype})")
+    seen: set[str] = set()
+    dup = [t for t in ids if t in seen or seen.add(t)]
+    if dup:
+        raise ValueError(f"{path}: duplicate track ids, e.g. {dup[:3]}")
+    bad = ~np.isfinite(X).all(axis=1)
+    if bad.any():
+        examples = [ids[i] for i in np.flatnonzero(bad)[:3]]
+        raise ValueError(f"{path}: non-finite feature values (NaN/inf) for {int(bad.sum())} tracks, "
+                         f"e.g. {examples}")
 
 
 # ------------------------------------------------------------------ networks
