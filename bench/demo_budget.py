@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             train_run(f"x{x}", "ssr", [args.source], seed, results / "mel" / "corpus.h5",
                       results / "corpus" / "split.tsv", results / "corpus" / "scaler.npz",
-                      results / "labels", settings, out, threads=args.threads)
+                      [results / "labels" / f"{s}.h5" for s in [args.source] if s != "self"],
+                      settings, out, threads=args.threads)
             print(f"x{x}: {settings.epochs} epochs trained in {time.perf_counter() - t0:.0f} s",
                   flush=True)
             for t in targets:

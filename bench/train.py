@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="onerep-bench-train-") as tmp:
         corpus = write_synthetic_corpus(tmp, n_tracks=args.tracks, frames=args.frames, n_mels=128,
                                         sources=list(PAPER_SOURCES), k=50, seed=0)
-        data = load_run_data(corpus.mel, corpus.split, corpus.scaler, corpus.labels_dir,
+        data = load_run_data(corpus.mel, corpus.split, corpus.scaler,
+                             [corpus.labels_dir / f"{s}.h5" for s in PAPER_SOURCES if s != "self"],
                              list(PAPER_SOURCES), 216, device)
         print(f"corpus: {data.n_train} training tracks x {args.frames} frames, 128 mel bands; "
               f"device {device}, {torch.get_num_threads()} threads, width {args.width}, "
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if torch.cuda.is_available():
             gdev = torch.device("cuda")
-            gdata = load_run_data(corpus.mel, corpus.split, corpus.scaler, corpus.labels_dir,
+            gdata = load_run_data(corpus.mel, corpus.split, corpus.scaler, [corpus.labels_dir / "tag.h5"],
                                   ["tag"], 216, gdev)
             g = workflow_trainer(gdata, "ssr", ["tag"], args.gpu_width, args.gpu_batch, gdev,
                                  args.compile)

@@ -68,6 +68,13 @@ def fake_upstream(root: Path, runs: pd.DataFrame, target: str = "gtzan", n_track
             root / "mel" / f"{d}.records.tsv", sep="\t", index=False)
 
 
+def _tsne_files(root: Path, target: str) -> tuple:
+    """The t-SNE step's files as the workflow lists them: features and models of the
+    runs, the target's labels, the sources' topic tables."""
+    return (sorted((root / "features").glob(f"*/{target}.h5")), sorted((root / "runs").glob("*/model.pt")),
+            root / "targets" / target / "labels.tsv", sorted((root / "labels").glob("*.topics.tsv")))
+
+
 @pytest.fixture(scope="module")
 def study(tmp_path_factory) -> dict:
     """A finished synthetic study shaped like the demo (15 runs, 4 targets), analysed."""
@@ -88,10 +95,11 @@ def study(tmp_path_factory) -> dict:
     models_step(A / "standardised.tsv", settings, A, threads=1)
     figures_step(A, A / "figures", alias=root / "design" / "alias.tsv",
                  alias_phase3=root / "design" / "alias_phase3.tsv", settings=settings)
-    tsne_step(A / "standardised.tsv", root / "features", root / "runs", root / "targets", root / "labels",
-              A / "figures", dict(settings, targets=[{"name": "gtzan", "kind": "gtzan"}]))
-    context_step(root / "design" / "runs.tsv", root / "mel", ["corpus", "gtzan"], root / "runs",
-                 root / "labels" / "summary.tsv", A / "context", A / "figures")
+    tsne_step(A / "standardised.tsv", *_tsne_files(root, "gtzan"), A / "figures",
+              dict(settings, targets=[{"name": "gtzan", "kind": "gtzan"}]))
+    context_step(root / "design" / "runs.tsv", [root / "mel" / f"{d}.records.tsv" for d in ("corpus", "gtzan")],
+                 [root / "runs" / r / "train_log.tsv" for r in runs.run_id], root / "labels" / "summary.tsv",
+                 A / "context", A / "figures")
     write_summary(A, A / "summary.md", settings)
     return {"root": root, "A": A, "settings": settings, "runs": runs}
 
@@ -176,8 +184,8 @@ def test_fig16_placeholder_without_a_genre_target(study, tmp_path):
     from onerep.analysis.commands import tsne_step
 
     r = study["root"]
-    png = tsne_step(study["A"] / "standardised.tsv", r / "features", r / "runs", r / "targets", r / "labels",
-                    tmp_path, {"targets": [{"name": "emotion_arousal", "kind": "mediaeval2013"}]})
+    png = tsne_step(study["A"] / "standardised.tsv", [], [], None, [], tmp_path,
+                    {"targets": [{"name": "emotion_arousal", "kind": "mediaeval2013"}]})
     assert png.exists() and "no genre" in (tmp_path / f"{FIGURES[16]}.tsv").read_text()
 
 
@@ -240,12 +248,45 @@ def test_cli_reports_bad_input_without_traceback(small, capsys):
 
     root, settings = small
     (root / "scores" / "mfcc" / "gtzan.tsv").write_text("run_id\tvalue\n")
-    code = main(["analysis", "collect", "--scores-dir", str(root / "scores"), "--runs",
+    code = main(["analysis", "collect", "--scores", *map(str, sorted((root / "scores").glob("*/*.tsv"))), "--runs",
                  str(root / "design" / "runs.tsv"), "--settings", json.dumps(settings), "--out",
                  str(root / "analysis")])
     err = capsys.readouterr().err
     assert code == 2
     assert "mfcc/gtzan.tsv" in err and "missing columns" in err and "Traceback" not in err
+
+
+def _collect_cli(root: Path, settings: dict, files) -> int:
+    from onerep.cli import main
+
+    return main(["analysis", "collect", "--scores", *map(str, files), "--runs", str(root / "design" / "runs.tsv"),
+                 "--settings", json.dumps(settings), "--out", str(root / "listed")])
+
+
+def test_collect_reads_the_listed_score_files_in_the_study_order(small):
+    """The listed files give the tables the folder gives, whatever their order."""
+    root, settings = small
+    _collect(root, settings)
+    files = sorted((root / "scores").glob("*/*.tsv"), reverse=True)
+    assert _collect_cli(root, settings, files) == 0
+    for name in ("scores.tsv", "standardised.tsv", "collect.json"):
+        assert (root / "listed" / name).read_text() == (root / "analysis" / name).read_text(), name
+
+
+def test_collect_names_unlisted_missing_and_foreign_score_files(small, capsys):
+    root, settings = small
+    files = sorted((root / "scores").glob("*/*.tsv"))
+    left_out = root / "scores" / "mfcc" / "gtzan.tsv"
+    assert _collect_cli(root, settings, [f for f in files if f != left_out]) == 2
+    assert "score files are missing: mfcc/gtzan.tsv (not given)" in capsys.readouterr().err
+    gone = root / "elsewhere" / "mfcc" / "gtzan.tsv"
+    assert _collect_cli(root, settings, [*(f for f in files if f != left_out), gone]) == 2
+    assert f"score file not found: {gone}" in capsys.readouterr().err
+    foreign = root / "scores" / "nosuchrun" / "gtzan.tsv"
+    foreign.parent.mkdir()
+    foreign.write_text(left_out.read_text())
+    assert _collect_cli(root, settings, [*files, foreign]) == 2
+    assert f"{foreign}: not a score file of the study" in capsys.readouterr().err
 
 
 def test_single_strategy_study_is_analysed_with_notes(tmp_path):

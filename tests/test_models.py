@@ -176,7 +176,7 @@ def test_crops_never_cross_a_track_boundary():
 
 def test_crops_are_standardised_per_band(tmp_path):
     c = write_synthetic_corpus(tmp_path, n_tracks=12, frames=240, n_mels=16, sources=["bpm"], k=4)
-    data = load_run_data(c.mel, c.split, c.scaler, c.labels_dir, ["bpm"], 216)
+    data = load_run_data(c.mel, c.split, c.scaler, [c.labels_dir / "bpm.h5"], ["bpm"], 216)
     with h5py.File(c.mel) as f:
         mel = f["mel"][()].astype(np.float32)
         offsets = f["offsets"][()]
@@ -200,7 +200,8 @@ def test_run_data_selects_split_store_and_labels(tmp_path):
         del f["track_id"], f["z"]
         f["track_id"] = ids
         f["z"] = z
-    data = load_run_data(c.mel, c.split, c.scaler, c.labels_dir, ["self", "bpm", "tag"], 216)
+    data = load_run_data(c.mel, c.split, c.scaler, [c.labels_dir / "bpm.h5", c.labels_dir / "tag.h5"],
+                         ["self", "bpm", "tag"], 216)
     assert data.n_train + data.n_valid == 11 - 1 - 2
     assert data.skipped["too_short"] == 1 and data.skipped["no_labels_tag"] == 2
     assert set(data.train_ids).isdisjoint(data.valid_ids)
@@ -208,7 +209,7 @@ def test_run_data_selects_split_store_and_labels(tmp_path):
     _, ztag = read_labels(c.labels_dir / "tag.h5", "tag")
     assert data.z_train["tag"].shape == (data.n_train, 4)
     assert "self" not in data.z_train
-    only_bpm = load_run_data(c.mel, c.split, c.scaler, c.labels_dir, ["bpm"], 216)
+    only_bpm = load_run_data(c.mel, c.split, c.scaler, [c.labels_dir / "bpm.h5"], ["bpm"], 216)
     assert only_bpm.n_train + only_bpm.n_valid == 10
     # the frames in memory are exactly the stored frames of each selected track
     with h5py.File(c.mel) as f:
@@ -244,7 +245,7 @@ def test_non_finite_frames_are_named(tmp_path):
     with h5py.File(c.mel, "a") as f:
         f["mel"][2 * 220 + 5, 1, 3] = np.inf
     with pytest.raises(ValueError, match=r"track 'TR00002' has non-finite mel values \(frame 5\)"):
-        load_run_data(c.mel, c.split, c.scaler, c.labels_dir, ["bpm"], 216)
+        load_run_data(c.mel, c.split, c.scaler, [c.labels_dir / "bpm.h5"], ["bpm"], 216)
 
 
 def test_bad_label_row_is_named(tmp_path):
@@ -254,7 +255,7 @@ def test_bad_label_row_is_named(tmp_path):
         z[4] = [0.5, 0.5, 0.5, 0.0]
         f["z"][...] = z
     with pytest.raises(ValueError, match=r"bpm\.h5: track 'TR00004' has an invalid label row"):
-        load_run_data(c.mel, c.split, c.scaler, c.labels_dir, ["bpm"], 216)
+        load_run_data(c.mel, c.split, c.scaler, [c.labels_dir / "bpm.h5"], ["bpm"], 216)
 
 
 # ---------------------------------------------------------------------------------
@@ -267,7 +268,8 @@ def corpus(tmp_path_factory):
 
 
 def _trainer(corpus, strategy, sources, batch=8, **kw) -> Trainer:
-    data = load_run_data(corpus.mel, corpus.split, corpus.scaler, corpus.labels_dir, sources, 216)
+    data = load_run_data(corpus.mel, corpus.split, corpus.scaler,
+                         [corpus.labels_dir / f"{s}.h5" for s in sources if s != "self"], sources, 216)
     settings = TrainSettings(batch_size=batch, width=0.125, **kw)
     net = build_network(strategy, sources, k=data.k, width=0.125, seed=1)
     return Trainer(net, data, settings, seed=9, device=torch.device("cpu"))

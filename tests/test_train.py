@@ -36,9 +36,14 @@ def _settings(**kw) -> TrainSettings:
     return TrainSettings(**base)
 
 
+def _labels(corpus, sources=SOURCES):
+    """The labels files of the labelled sources, as the train rule lists them."""
+    return [corpus.labels_dir / f"{s}.h5" for s in sources if s != "self"]
+
+
 def _run(corpus, out, strategy="mscr2", sources=SOURCES, seed=5, run_id="r1", **kw):
     return train_run(run_id, strategy, list(sources), seed, corpus.mel, corpus.split, corpus.scaler,
-                     corpus.labels_dir, _settings(**kw), out, threads=1)
+                     _labels(corpus, sources), _settings(**kw), out, threads=1)
 
 
 def _params(path):
@@ -139,14 +144,14 @@ def test_killed_run_resumes_to_the_same_parameters(corpus, tmp_path, env_with_ve
     def cmd(out):
         return [sys.executable, "-m", "onerep.models.commands", "train", "--run-id", "r9", "--strategy", "mscr2", "--sources",
                 ",".join(SOURCES), "--seed", "11", "--mel", str(corpus.mel), "--split",
-                str(corpus.split), "--scaler", str(corpus.scaler), "--labels-dir",
-                str(corpus.labels_dir), "--settings", settings, "--out", str(out), "--threads", "1"]
+                str(corpus.split), "--scaler", str(corpus.scaler), "--labels",
+                *map(str, _labels(corpus)), "--settings", settings, "--out", str(out), "--threads", "1"]
 
     env = dict(env_with_venv, OMP_NUM_THREADS="1")
     killed = subprocess.Popen(cmd(tmp_path / "run"), env=dict(env, ONEREP_TRAIN_KILL_AFTER_EPOCH="1"),
                               stderr=subprocess.PIPE, text=True)
     # the uninterrupted reference, in this process meanwhile (one thread, like the subprocess)
-    train_run("r9", "mscr2", SOURCES, 11, corpus.mel, corpus.split, corpus.scaler, corpus.labels_dir,
+    train_run("r9", "mscr2", SOURCES, 11, corpus.mel, corpus.split, corpus.scaler, _labels(corpus),
               TrainSettings.from_json(settings), tmp_path / "ref", threads=1)
     assert killed.wait() == -9, killed.stderr.read()
     assert not (tmp_path / "run" / "model.pt").exists()
@@ -178,7 +183,7 @@ def test_inverse_validation_loss_weights(corpus, tmp_path):
 
 
 def test_non_finite_loss_stops_with_source_and_iteration(corpus):
-    data = load_run_data(corpus.mel, corpus.split, corpus.scaler, corpus.labels_dir, SOURCES, 216)
+    data = load_run_data(corpus.mel, corpus.split, corpus.scaler, _labels(corpus), SOURCES, 216)
     net = build_network("mscr6", SOURCES, k=data.k, width=0.125, seed=1)
     trainer = Trainer(net, data, _settings(), seed=1, device=torch.device("cpu"), run_id="bad")
     with torch.no_grad():
@@ -192,7 +197,7 @@ def test_non_finite_loss_stops_with_source_and_iteration(corpus):
 
 
 def test_msscr_trains_each_source_equally_often(corpus):
-    data = load_run_data(corpus.mel, corpus.split, corpus.scaler, corpus.labels_dir, SOURCES, 216)
+    data = load_run_data(corpus.mel, corpus.split, corpus.scaler, _labels(corpus), SOURCES, 216)
     for strategy, cap in (("msscr", None), ("msscr", 7), ("mscr2", 5)):
         net = build_network(strategy, SOURCES, k=data.k, width=0.125)
         trainer = Trainer(net, data, _settings(max_iterations_per_epoch=cap), seed=2,
@@ -215,13 +220,32 @@ def test_settings_from_rule_json():
         TrainSettings.from_mapping({"train": {"batch_size": 1}})
 
 
+def _train_cli(corpus, out, sources, labels):
+    return cli.main(["train", "--run-id", "x", "--strategy", "ssr", "--sources", sources, "--seed", "1",
+                     "--mel", str(corpus.mel), "--split", str(corpus.split), "--scaler",
+                     str(corpus.scaler), "--labels", *map(str, labels), "--out", str(out)])
+
+
 def test_train_command_reports_missing_labels(corpus, tmp_path, capsys):
-    rc = cli.main(["train", "--run-id", "x", "--strategy", "ssr", "--sources", "year", "--seed", "1",
-                   "--mel", str(corpus.mel), "--split", str(corpus.split), "--scaler",
-                   str(corpus.scaler), "--labels-dir", str(corpus.labels_dir), "--out",
-                   str(tmp_path / "x")])
+    rc = _train_cli(corpus, tmp_path / "x", "year", [corpus.labels_dir / "year.h5"])
     assert rc == 2
-    assert "labels of source 'year' not found" in capsys.readouterr().err
+    assert f"labels of source 'year' not found: {corpus.labels_dir / 'year.h5'}" in capsys.readouterr().err
+
+
+def test_train_command_names_unlisted_unreadable_and_foreign_label_files(corpus, tmp_path, capsys):
+    # a labelled source without its file among --labels
+    assert _train_cli(corpus, tmp_path / "a", "tag", []) == 2
+    assert "no labels file given for source(s) tag" in capsys.readouterr().err
+    # a file that is not HDF5
+    bad = tmp_path / "bad" / "tag.h5"
+    bad.parent.mkdir()
+    bad.write_text("not hdf5")
+    assert _train_cli(corpus, tmp_path / "b", "tag", [bad]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "cannot be read" in err
+    # a file of a source the run does not learn from
+    assert _train_cli(corpus, tmp_path / "c", "tag", _labels(corpus)) == 2
+    assert "bpm.h5 (source 'bpm')" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------

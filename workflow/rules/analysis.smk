@@ -34,8 +34,8 @@ def _fig(number, caption, category, subcategory):
 
 
 def _tsne_inputs(wildcards):
-    if not _TSNE_TARGET:
-        return {}
+    if not _TSNE_TARGET:  # the placeholder figure reads none of them
+        return {"features": [], "models": [], "labels": [], "topics": []}
     return {
         "features": [f"{R}/features/{r}/{_TSNE_TARGET}.h5" for r in _TSNE_RUNS],
         "models": [f"{R}/runs/{r}/model.pt" for r in _TSNE_RUNS],
@@ -66,7 +66,7 @@ rule analysis_collect:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
     shell:
-        "onerep analysis collect --scores-dir {R}/scores --runs {input.runs:q} "
+        "onerep analysis collect --scores {input.scores:q} --runs {input.runs:q} "
         "--settings {params.settings:q} --out {ANALYSIS} --log {log:q}"
 
 
@@ -134,8 +134,10 @@ rule analysis_figures:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
     shell:
-        "onerep analysis figures --analysis-dir {ANALYSIS} --alias {input.alias:q} "
-        "--alias-phase3 {input.alias_phase3:q} --settings {params.settings:q} --out {AFIG} --log {log:q}"
+        "onerep analysis figures --standardised {input.standardised:q} --model1 {input.model1:q} "
+        "--model2 {input.model2:q} --correlation {input.correlation:q} --fits {input.fits:q} "
+        "--alias {input.alias:q} --alias-phase3 {input.alias_phase3:q} --settings {params.settings:q} "
+        "--out {AFIG} --log {log:q}"
 
 
 rule analysis_tsne:
@@ -158,8 +160,8 @@ rule analysis_tsne:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
     shell:
-        "onerep analysis tsne --standardised {input.standardised:q} --features-dir {R}/features "
-        "--runs-dir {R}/runs --targets-dir {R}/targets --labels-dir {R}/labels "
+        "onerep analysis tsne --standardised {input.standardised:q} --features {input.features:q} "
+        "--models {input.models:q} --target-labels {input.labels:q} --topics {input.topics:q} "
         "--settings {params.settings:q} --out {AFIG} --log {log:q}"
 
 
@@ -181,8 +183,6 @@ rule analysis_context:
         curves=report(f"{AFIG}/{_TRAINING}.png", caption="../report/training_curves.rst",
                       category="2. Data and training", subcategory="training"),
         curves_data=f"{AFIG}/{_TRAINING}.tsv",
-    params:
-        datasets=",".join(DATASETS),
     log:
         f"{LOGS}/analysis_context/analysis_context.log",
     benchmark:
@@ -192,18 +192,29 @@ rule analysis_context:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
     shell:
-        "onerep analysis context --runs {input.runs:q} --mel-dir {R}/mel --datasets {params.datasets} "
-        "--runs-dir {R}/runs --labels-summary {input.labels_summary:q} --out {ACTX} --figures {AFIG} "
-        "--log {log:q}"
+        "onerep analysis context --runs {input.runs:q} --records {input.records:q} "
+        "--train-logs {input.train_logs:q} --labels-summary {input.labels_summary:q} --out {ACTX} "
+        "--figures {AFIG} --log {log:q}"
 
 
 rule analysis_summary:
     input:
-        rules.analysis_collect.output,
-        rules.analysis.output,
-        rules.analysis_figures.output,
-        rules.analysis_tsne.output,
-        rules.analysis_context.output,
+        # the tables summary.md is written from, the figures it links (all of Figs. 7-16 and
+        # the training curves, in AFIG) and, to close the analysis, the steps' other outputs
+        standardised=rules.analysis_collect.output.standardised,
+        collect=rules.analysis_collect.output.info,
+        model1=rules.analysis.output.model1,
+        model2=rules.analysis.output.model2,
+        pairwise=rules.analysis.output.pairwise,
+        components=rules.analysis.output.components,
+        fits=rules.analysis.output.fits,
+        design=rules.analysis_context.output.design,
+        acquisition=rules.analysis_context.output.acquisition,
+        versions=rules.analysis_context.output.versions,
+        figures=[*rules.analysis_figures.output, *rules.analysis_tsne.output, rules.analysis_context.output.curves,
+                 rules.analysis_context.output.curves_data],
+        other=[rules.analysis_collect.output.scores, rules.analysis.output.correlation, rules.analysis.output.boot1,
+               rules.analysis.output.boot2, rules.analysis_context.output.labels],
     output:
         report(f"{ANALYSIS}/summary.md", caption="../report/summary.rst", category="7. Summary",
                subcategory="key numbers"),
@@ -218,8 +229,11 @@ rule analysis_summary:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
     shell:
-        "onerep analysis summary --analysis-dir {ANALYSIS} --settings {params.settings:q} "
-        "--out {output:q} --log {log:q}"
+        "onerep analysis summary --standardised {input.standardised:q} --collect {input.collect:q} "
+        "--model1 {input.model1:q} --model2 {input.model2:q} --pairwise {input.pairwise:q} "
+        "--components {input.components:q} --fits {input.fits:q} --design {input.design:q} "
+        "--acquisition {input.acquisition:q} --versions {input.versions:q} --figures {input.figures:q} "
+        "--settings {params.settings:q} --out {output:q} --log {log:q}"
 
 
 FINAL_TARGETS.append(f"{ANALYSIS}/summary.md")

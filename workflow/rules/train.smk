@@ -77,7 +77,7 @@ rule train:
     shell:
         "onerep train --run-id {wildcards.run_id} --strategy {params.strategy} "
         "--sources {params.sources} --seed {params.seed} --mel {input.mel:q} "
-        "--split {input.split:q} --scaler {input.scaler:q} --labels-dir {R}/labels "
+        "--split {input.split:q} --scaler {input.scaler:q} --labels {input.labels:q} "
         "--settings {params.settings:q} --runtime {TRAIN_RUNTIME:q} --threads {threads} "
         "--out {params.out:q} --log {log:q}"
 

@@ -18,3 +18,17 @@ Modules, in the order the workflow uses them:
 - :mod:`.simulate`  scores drawn from model 1 with known effects (validation)
 - :mod:`.commands`  ``onerep analysis <step>``
 """
+
+#: The tables Figs. 7-15 are drawn from (name -> file in the analysis folder); the
+#: ``figures`` step takes one option per name.
+FIGURE_TABLES = {"standardised": "standardised.tsv", "model1": "model1.tsv", "model2": "model2.tsv",
+                 "correlation": "variance_correlation.tsv", "fits": "fits.json"}
+
+#: The tables summary.md is written from (name -> file in the analysis folder); the
+#: ``summary`` step takes one option per name.
+SUMMARY_TABLES = {
+    "standardised": "standardised.tsv", "model1": "model1.tsv", "model2": "model2.tsv",
+    "pairwise": "pairwise.tsv", "components": "variance_components.tsv", "fits": "fits.json",
+    "collect": "collect.json", "design": "context/design.tsv", "acquisition": "context/acquisition.tsv",
+    "versions": "context/versions.tsv",
+}

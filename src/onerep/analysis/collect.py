@@ -61,6 +61,26 @@ def expected_score_files(scores_dir: str | Path, run_ids: Sequence[str], targets
     return [scores_dir / Path(f).relative_to(Path(str(scores_dir.parent)) / "scores") for f in files]
 
 
+def match_score_files(given: Iterable[str | Path], expected: Sequence[Path]) -> list[Path | None]:
+    """The given score files in the order of ``expected``, matched by their
+    ``<rep>/<target>.tsv`` ending (None where none was given).
+
+    A given file that is not one of the expected ones, or a second file for the same
+    representation and target, is an error naming it.
+    """
+    key_of = {(f.parent.name, f.name): i for i, f in enumerate(expected)}
+    out: list[Path | None] = [None] * len(expected)
+    for p in map(Path, given):
+        i = key_of.get((p.parent.name, p.name))
+        if i is None:
+            raise ValueError(f"{p}: not a score file of the study (expected <rep>/<target>.tsv for the "
+                             f"study's representations and targets)")
+        if out[i] is not None:
+            raise ValueError(f"two score files for {p.parent.name} on {Path(p.name).stem}: {out[i]} and {p}")
+        out[i] = p
+    return out
+
+
 def collect_scores(paths: Iterable[str | Path], runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """All score files as one tidy table (one row per repetition), checked for consistency.
 

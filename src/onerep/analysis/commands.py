@@ -15,15 +15,39 @@ import argparse
 import json
 import logging
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from onerep.util import parse_settings, setup_logging
 
+from . import FIGURE_TABLES, SUMMARY_TABLES
+
 log = logging.getLogger("onerep.analysis")
 
 
 _settings = parse_settings  # the shared --settings parser
+
+
+def readable(paths: Any, what: str) -> list[Path]:
+    """The files a step was given, each checked to exist and be readable (a clear error
+    naming the first that is not)."""
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths or [])
+    out = []
+    for p in map(Path, items):
+        if not p.exists():
+            raise FileNotFoundError(f"{what} not found: {p}")
+        if not p.is_file() or not os.access(p, os.R_OK):
+            raise ValueError(f"{p}: {what} is not a readable file")
+        out.append(p)
+    return out
+
+
+def _ending(path: Path, suffix: str) -> str:
+    """The name of ``path`` without ``suffix`` (``gtzan.records.tsv`` -> ``gtzan``)."""
+    if not path.name.endswith(suffix) or path.name == suffix:
+        raise ValueError(f"{path}: expected a file named <name>{suffix}")
+    return path.name[: -len(suffix)]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,10 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         q.add_argument("--log", default=None, help="log file")
 
     q = sub.add_parser("collect", help="collect and standardise every score table")
-    q.add_argument("--scores-dir", required=True, help="folder with <rep>/<target>.tsv score files")
+    q.add_argument("--scores", nargs="+", required=True, metavar="SCORES",
+                   help="every score file of the study, each named <rep>/<target>.tsv")
     q.add_argument("--runs", required=True, help="design/runs.tsv")
     q.add_argument("--out", required=True, help="analysis folder")
-    q.add_argument("--allow-missing", action="store_true", help="analyse the score files that exist")
+    q.add_argument("--allow-missing", action="store_true",
+                   help="analyse the score files that exist (others may be missing or not given)")
     common(q)
     q.set_defaults(func=run_collect)
 
@@ -56,7 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_models)
 
     q = sub.add_parser("figures", help="draw Figs. 7-15")
-    q.add_argument("--analysis-dir", required=True)
+    for name, file in FIGURE_TABLES.items():
+        q.add_argument(f"--{name}", required=True, help=f"{file} from 'collect' / 'models'")
     q.add_argument("--alias", default=None, help="design/alias.tsv (Fig. 7)")
     q.add_argument("--alias-phase3", default=None, help="design/alias_phase3.tsv")
     q.add_argument("--out", required=True, help="figures folder")
@@ -65,19 +92,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     q = sub.add_parser("tsne", help="draw Fig. 16 (t-SNE of one representation on a genre target)")
     q.add_argument("--standardised", required=True)
-    q.add_argument("--features-dir", required=True, help="folder with <rep>/<target>.h5")
-    q.add_argument("--runs-dir", required=True, help="folder with <run>/model.pt")
-    q.add_argument("--targets-dir", required=True, help="folder with <target>/labels.tsv")
-    q.add_argument("--labels-dir", required=True, help="folder with <source>.topics.tsv")
+    q.add_argument("--features", nargs="*", default=[], metavar="FEATURES",
+                   help="features of the candidate runs on the t-SNE target, each <run>/<target>.h5")
+    q.add_argument("--models", nargs="*", default=[], metavar="MODEL", help="their models, each <run>/model.pt")
+    q.add_argument("--target-labels", nargs="?", default=None, help="the target's <target>/labels.tsv")
+    q.add_argument("--topics", nargs="*", default=[], metavar="TOPICS",
+                   help="topic tables of the learning sources, each <source>.topics.tsv")
     q.add_argument("--out", required=True, help="figures folder")
     common(q)
     q.set_defaults(func=run_tsne)
 
     q = sub.add_parser("context", help="design summary, acquisition losses, training curves, versions")
     q.add_argument("--runs", required=True, help="design/runs.tsv")
-    q.add_argument("--mel-dir", required=True, help="folder with <dataset>.records.tsv")
-    q.add_argument("--datasets", required=True, help="comma-separated data sets (corpus and targets)")
-    q.add_argument("--runs-dir", required=True, help="folder with <run>/train_log.tsv")
+    q.add_argument("--records", nargs="+", required=True, metavar="RECORDS",
+                   help="acquisition records of each data set (corpus and targets), each <dataset>.records.tsv")
+    q.add_argument("--train-logs", nargs="*", default=[], metavar="LOG",
+                   help="training log of each run, each <run>/train_log.tsv")
     q.add_argument("--labels-summary", default=None, help="labels/summary.tsv")
     q.add_argument("--out", required=True, help="context folder")
     q.add_argument("--figures", required=True, help="figures folder (training curves)")
@@ -85,7 +115,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_context)
 
     q = sub.add_parser("summary", help="write summary.md with the key numbers")
-    q.add_argument("--analysis-dir", required=True)
+    for name, file in SUMMARY_TABLES.items():
+        q.add_argument(f"--{name}", required=True, help=f"{file} of the analysis")
+    q.add_argument("--figures", nargs="*", default=[], metavar="FIGURE",
+                   help="the figure files to link (PNG with their TSV beside), all in one folder")
     q.add_argument("--out", required=True, help="summary.md")
     common(q)
     q.set_defaults(func=run_summary)
@@ -104,7 +137,10 @@ def run_collect(args: argparse.Namespace) -> int:
     from .tables import collect_step
 
     setup_logging(args.log)
-    info = collect_step(args.scores_dir, args.runs, _settings(args.settings), args.out, args.allow_missing)
+    scores = [Path(p) for p in args.scores]
+    if not args.allow_missing:
+        readable(scores, "score file")
+    info = collect_step(scores, args.runs, _settings(args.settings), args.out, args.allow_missing)
     log.info("collected %d score files (%d rows, %d representations, targets %s)", info["score_files"],
              info["rows"], info["representations"], ", ".join(info["targets"]))
     return 0
@@ -126,15 +162,23 @@ def run_figures(args: argparse.Namespace) -> int:
     from .figures import figures_step
 
     setup_logging(args.log)
-    paths = figures_step(args.analysis_dir, args.out, alias=args.alias, alias_phase3=args.alias_phase3,
+    tables = {name: readable(getattr(args, name), f"analysis table {file}")[0]
+              for name, file in FIGURE_TABLES.items()}
+    paths = figures_step(tables, args.out, alias=args.alias, alias_phase3=args.alias_phase3,
                          settings=_settings(args.settings))
     log.info("wrote %s", ", ".join(str(p) for p in paths))
     return 0
 
 
-def tsne_step(standardised: str | Path, features_dir: str | Path, runs_dir: str | Path, targets_dir: str | Path,
-              labels_dir: str | Path, out: str | Path, settings: dict[str, Any]) -> Path:
-    """Fig. 16 with the run and target the settings choose (a placeholder figure when none fits)."""
+def tsne_step(standardised: str | Path, features: Iterable[str | Path], models: Iterable[str | Path],
+              target_labels: str | Path | None, topics: Iterable[str | Path], out: str | Path,
+              settings: dict[str, Any]) -> Path:
+    """Fig. 16 with the run and target the settings choose (a placeholder figure when none fits).
+
+    ``features`` (``<run>/<target>.h5``) and ``models`` (``<run>/model.pt``): those of
+    the candidate runs; ``target_labels``: the target's ``<target>/labels.tsv``;
+    ``topics``: the sources' ``<source>.topics.tsv``.
+    """
     from onerep.util import derive_seed
 
     from .collect import setting
@@ -152,46 +196,63 @@ def tsne_step(standardised: str | Path, features_dir: str | Path, runs_dir: str 
         run_id, reason = choose_run(std, target, configured)
     except ValueError as exc:  # no run scored on the target
         return placeholder(out, str(exc))
-    features = Path(features_dir) / run_id / f"{target}.h5"
-    if not features.exists():
-        raise FileNotFoundError(f"{features}: features of run {run_id} on {target} not found")
+    given = {p.parent.name: p for p in map(Path, features) if p.name == f"{target}.h5"}
+    if run_id not in given:
+        raise FileNotFoundError(f"features of run {run_id} on {target} not given (expected "
+                                f"{run_id}/{target}.h5 among the features files)")
+    feature_file = given[run_id]
+    if not feature_file.exists():
+        raise FileNotFoundError(f"{feature_file}: features of run {run_id} on {target} not found")
+    if target_labels is None:
+        raise FileNotFoundError(f"labels of target {target} not given ({target}/labels.tsv)")
     run = std[std.run_id == run_id].iloc[0]
     sources = [s for s in str(run.sources).split(",") if s and s != "self"]
-    topics = {s: Path(labels_dir) / f"{s}.topics.tsv" for s in sources}
+    tables = {_ending(p, ".topics.tsv"): p for p in map(Path, topics)}
+    topic_files = {s: tables[s] for s in sources if s in tables}
     seed = derive_seed(int(setting(settings, "seed", 0)), "tsne", run_id, target)
-    model = Path(runs_dir) / run_id / "model.pt"
-    return fig16_tsne(features, Path(targets_dir) / target / "labels.tsv", out, run_id, target, reason, seed,
-                      model=model if model.exists() else None, topics=topics)
+    model = {p.parent.name: p for p in map(Path, models) if p.name == "model.pt"}.get(run_id)
+    return fig16_tsne(feature_file, target_labels, out, run_id, target, reason, seed,
+                      model=model if model is not None and model.exists() else None, topics=topic_files)
 
 
 def run_tsne(args: argparse.Namespace) -> int:
     """Handler of ``onerep analysis tsne``."""
     setup_logging(args.log)
-    path = tsne_step(args.standardised, args.features_dir, args.runs_dir, args.targets_dir, args.labels_dir,
-                     args.out, _settings(args.settings))
+    path = tsne_step(args.standardised, readable(args.features, "features file"),
+                     readable(args.models, "model file"),
+                     readable(args.target_labels, "target labels file")[0] if args.target_labels else None,
+                     readable(args.topics, "topic table"), args.out, _settings(args.settings))
     log.info("wrote %s", path)
     return 0
 
 
-def context_step(runs: str | Path, mel_dir: str | Path, datasets: list[str], runs_dir: str | Path,
+def context_step(runs: str | Path, records: Iterable[str | Path], train_logs: Iterable[str | Path],
                  labels_summary: str | Path | None, out: str | Path, figures: str | Path) -> dict[str, Path]:
-    """The report's context tables from a results folder's files."""
+    """The report's context tables from the run table, each data set's acquisition records
+    (``<dataset>.records.tsv``, in the order given) and the runs' training logs
+    (``<run>/train_log.tsv``, taken in the run table's order)."""
     import pandas as pd
 
     from .context import write_context
 
     table = pd.read_csv(runs, sep="\t", dtype={"run_id": str})
-    records = {d: Path(mel_dir) / f"{d}.records.tsv" for d in datasets}
-    logs = [Path(runs_dir) / r / "train_log.tsv" for r in table.run_id]
-    return write_context(out, figures, runs, records, logs, labels_summary)
+    by_dataset = {_ending(Path(p), ".records.tsv"): Path(p) for p in records}
+    by_run = {Path(p).parent.name: Path(p) for p in train_logs}
+    foreign = sorted(set(by_run) - set(table.run_id))
+    if foreign:
+        raise ValueError(f"{by_run[foreign[0]]}: training log of run {foreign[0]}, which is not in {runs}")
+    for r in table.run_id:
+        if r not in by_run:
+            log.warning("no training log of run %s given; left out of the curves", r)
+    logs = [by_run[r] for r in table.run_id if r in by_run]
+    return write_context(out, figures, runs, by_dataset, logs, labels_summary)
 
 
 def run_context(args: argparse.Namespace) -> int:
     """Handler of ``onerep analysis context``."""
     setup_logging(args.log)
-    datasets = [d for d in args.datasets.split(",") if d]
-    paths = context_step(args.runs, args.mel_dir, datasets, args.runs_dir, args.labels_summary, args.out,
-                         args.figures)
+    paths = context_step(args.runs, readable(args.records, "acquisition records"),
+                         readable(args.train_logs, "training log"), args.labels_summary, args.out, args.figures)
     log.info("wrote %s", ", ".join(str(p) for p in paths.values()))
     return 0
 
@@ -201,18 +262,23 @@ def run_summary(args: argparse.Namespace) -> int:
     from .summary import write_summary
 
     setup_logging(args.log)
-    path = write_summary(args.analysis_dir, args.out, _settings(args.settings))
+    tables = {name: readable(getattr(args, name), f"analysis table {file}")[0]
+              for name, file in SUMMARY_TABLES.items()}
+    path = write_summary(tables, args.out, _settings(args.settings), figures=readable(args.figures, "figure"))
     log.info("wrote %s", path)
     return 0
 
 
 def run_all(args: argparse.Namespace) -> int:
     """Handler of ``onerep analysis all``: every step on an existing results folder."""
+    import pandas as pd
+
     from onerep.config import load
 
     from .figures import figures_step
     from .summary import write_summary
     from .tables import collect_step, models_step
+    from .tsne import default_target
 
     setup_logging(args.log)
     cfg = load(args.configfile)
@@ -227,10 +293,14 @@ def run_all(args: argparse.Namespace) -> int:
     figures_step(A, A / "figures", alias=alias if alias.exists() else None,
                  alias_phase3=p3 if p3.exists() else None, settings=settings)
     tsne_settings = dict(settings, targets=cfg["targets"])
-    tsne_step(A / "standardised.tsv", R / "features", R / "runs", R / "targets", R / "labels", A / "figures",
-              tsne_settings)
+    target = cfg["analysis"].get("tsne_target") or default_target(cfg["targets"]) or ""
+    tsne_step(A / "standardised.tsv", sorted((R / "features").glob(f"*/{target}.h5")),
+              sorted((R / "runs").glob("*/model.pt")), R / "targets" / target / "labels.tsv",
+              sorted((R / "labels").glob("*.topics.tsv")), A / "figures", tsne_settings)
     datasets = ["corpus", *[t["name"] for t in cfg["targets"]]]
-    context_step(R / "design" / "runs.tsv", R / "mel", datasets, R / "runs", R / "labels" / "summary.tsv",
+    run_ids = pd.read_csv(R / "design" / "runs.tsv", sep="\t", dtype={"run_id": str}).run_id
+    context_step(R / "design" / "runs.tsv", [R / "mel" / f"{d}.records.tsv" for d in datasets],
+                 [R / "runs" / r / "train_log.tsv" for r in run_ids], R / "labels" / "summary.tsv",
                  A / "context", A / "figures")
     path = write_summary(A, A / "summary.md", settings)
     log.info("wrote %s", path)

@@ -8,7 +8,7 @@ PNG path. Colours of strategies are fixed (:data:`onerep.analysis.coding.STRATEG
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from onerep.util import atomic_path
+
+from . import FIGURE_TABLES
 
 from .coding import (BASELINE, SINGLE, STRATEGY_COLOURS, baseline_label, order_strategies, strategy_label)
 
@@ -562,17 +564,30 @@ def training_curves(logs: pd.DataFrame, out_dir: str | Path) -> Path:
     return save(fig, out_dir, TRAINING, logs)
 
 
-def figures_step(analysis_dir: str | Path, out_dir: str | Path, alias: str | Path | None = None,
-                 alias_phase3: str | Path | None = None, settings: dict[str, Any] | None = None) -> list[Path]:
-    """Draw Figs. 7 to 15 from the tables in ``analysis_dir`` into ``out_dir``."""
+def table_paths(tables: str | Path | Mapping[str, str | Path], names: Mapping[str, str]) -> dict[str, Path]:
+    """The file of each named table: ``tables`` maps the names to files, or is the
+    analysis folder that holds them under the names' file names (``names``)."""
+    if isinstance(tables, (str, Path)):
+        return {k: Path(tables) / v for k, v in names.items()}
+    lacking = [k for k in names if not tables.get(k)]
+    if lacking:
+        raise ValueError(f"no file given for the table(s) {', '.join(lacking)}")
+    return {k: Path(tables[k]) for k in names}
+
+
+def figures_step(tables: str | Path | Mapping[str, str | Path], out_dir: str | Path,
+                 alias: str | Path | None = None, alias_phase3: str | Path | None = None,
+                 settings: dict[str, Any] | None = None) -> list[Path]:
+    """Draw Figs. 7 to 15 into ``out_dir`` from the tables of :data:`FIGURE_TABLES`
+    (a mapping from their names to files, or the analysis folder that holds them)."""
     import json
 
     from .collect import setting
     from .tables import read_tsv
 
     settings = settings or {}
-    a = Path(analysis_dir)
-    std = read_tsv(a / "standardised.tsv")
+    t = table_paths(tables, FIGURE_TABLES)
+    std = read_tsv(t["standardised"])
     out = []
     if alias is not None:
         mat = pd.read_csv(alias, sep="\t", index_col=0, na_values=["NA"])
@@ -581,12 +596,12 @@ def figures_step(analysis_dir: str | Path, out_dir: str | Path, alias: str | Pat
     out.append(fig08_ssr_by_source(std, out_dir))
     out.append(fig09_by_strategy(std, out_dir))
     out.append(fig10_standardised_vs_n(std, out_dir))
-    out.append(fig11_model1_effects(read_tsv(a / "model1.tsv"), out_dir))
-    out.append(fig12_model2_effects(read_tsv(a / "model2.tsv"), out_dir))
+    out.append(fig11_model1_effects(read_tsv(t["model1"]), out_dir))
+    out.append(fig12_model2_effects(read_tsv(t["model2"]), out_dir))
     out.append(fig13_best_source(std, out_dir))
-    fits = json.loads((a / "fits.json").read_text())
+    fits = json.loads(t["fits"].read_text())
     corr = fits.get("variance_components", {}).get("correlation", {})
-    out.append(fig14_variance_vs_ssr(read_tsv(a / "variance_correlation.tsv"), corr, out_dir))
+    out.append(fig14_variance_vs_ssr(read_tsv(t["correlation"]), corr, out_dir))
     sources = setting(settings, "design.sources") or [c[4:] for c in std.columns if c.startswith("has_")]
     strategies = setting(settings, "design.strategies") or order_strategies(std[std.kind == "run"].strategy)
     width = float(setting(settings, "train.width", 1.0))

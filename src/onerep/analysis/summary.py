@@ -14,9 +14,10 @@ import pandas as pd
 from onerep.evaluate.scores import PROTOCOLS, UNRECORDED
 from onerep.util import write_text_atomic
 
+from . import SUMMARY_TABLES
 from .coding import baseline_label, strategy_label
 from .collect import setting
-from .figures import FIGURES, TRAINING, metric_label
+from .figures import FIGURES, TRAINING, metric_label, table_paths
 
 DEMO_NOTE = (
     "**This study runs on the simulated demo world**: each track's audio is synthesised from latent "
@@ -120,20 +121,44 @@ def protocol_lines(targets: Iterable[str], protocols: Mapping[str, str]) -> list
     return [f"- `{code}` ({', '.join(names)}): {PROTOCOLS.get(code, code)}." for code, names in by_code.items()]
 
 
-def write_summary(analysis_dir: str | Path, out: str | Path, settings: dict[str, Any] | None = None) -> Path:
-    """Write ``summary.md`` from the tables in ``analysis_dir`` (figures linked relatively)."""
+def write_summary(tables: str | Path | Mapping[str, str | Path], out: str | Path,
+                  settings: dict[str, Any] | None = None, figures: Iterable[str | Path] | None = None) -> Path:
+    """Write ``summary.md`` from the tables of :data:`SUMMARY_TABLES` (a mapping from
+    their names to files, or the analysis folder that holds them), figures linked
+    relatively.
+
+    ``figures``: the figure files to link (all in one folder); by default those in the
+    analysis folder's ``figures/``.
+    """
     settings = settings or {}
-    a = Path(analysis_dir)
+    files = table_paths(tables, SUMMARY_TABLES)
     out = Path(out)
-    std = _read(a / "standardised.tsv")
-    m1, m2 = _read(a / "model1.tsv"), _read(a / "model2.tsv")
-    pw = _read(a / "pairwise.tsv")
-    vc = _read(a / "variance_components.tsv")
-    fits = json.loads((a / "fits.json").read_text()) if (a / "fits.json").exists() else {}
-    collect = json.loads((a / "collect.json").read_text()) if (a / "collect.json").exists() else {}
-    design = _read(a / "context" / "design.tsv")
-    acq = _read(a / "context" / "acquisition.tsv")
-    vers = _read(a / "context" / "versions.tsv")
+    if figures is None:
+        if not isinstance(tables, (str, Path)):
+            raise ValueError("write_summary: name the figure files when the tables are given one by one")
+        fig_dir = Path(tables) / "figures"
+
+        def shown(name: str) -> bool:
+            return (fig_dir / name).exists()
+    else:
+        given = [Path(f) for f in figures]
+        folders = sorted({str(f.parent) for f in given})
+        if len(folders) > 1:
+            raise ValueError(f"the figure files are in several folders ({', '.join(folders)}); give one folder's")
+        fig_dir = given[0].parent if given else out.parent / "figures"
+        names = {f.name for f in given}
+
+        def shown(name: str) -> bool:
+            return name in names
+    std = _read(files["standardised"])
+    m1, m2 = _read(files["model1"]), _read(files["model2"])
+    pw = _read(files["pairwise"])
+    vc = _read(files["components"])
+    fits = json.loads(files["fits"].read_text()) if files["fits"].exists() else {}
+    collect = json.loads(files["collect"].read_text()) if files["collect"].exists() else {}
+    design = _read(files["design"])
+    acq = _read(files["acquisition"])
+    vers = _read(files["versions"])
     study = setting(settings, "study", "study")
     boot = fits.get("bootstrap", {})
     L: list[str] = [f"# {study}: analysis summary\n"]
@@ -194,15 +219,15 @@ def write_summary(analysis_dir: str | Path, out: str | Path, settings: dict[str,
     L.append("\n".join(f"- {n}" for n in notes) + "\n" if notes else "No convergence or boundary problems.\n")
     L.append("\n## Figures\n")
     for k, stem in FIGURES.items():
-        if (a / "figures" / f"{stem}.png").exists():
+        if shown(f"{stem}.png"):
             L.append(f"- Fig. {k}: [{stem}.png](figures/{stem}.png) (data: [{stem}.tsv](figures/{stem}.tsv))")
-    if (a / "figures" / f"{TRAINING}.png").exists():
+    if shown(f"{TRAINING}.png"):
         L.append(f"- Training curves: [{TRAINING}.png](figures/{TRAINING}.png)")
     if len(vers):
         L.append("\n\n## Software\n")
         L.append(", ".join(f"{r.package} {r.version}" for r in vers.itertuples()) + "\n")
     text = "\n".join(L) + "\n"
-    prefix = os.path.relpath(os.path.abspath(a / "figures"), os.path.abspath(out.parent))
+    prefix = os.path.relpath(os.path.abspath(fig_dir), os.path.abspath(out.parent))
     if prefix != "figures":  # links are written relative to the summary's folder
         text = text.replace("](figures/", f"]({prefix}/")
     write_text_atomic(out, text)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,8 @@ import pandas as pd
 from onerep.util import atomic_path, derive_seed, write_text_atomic
 
 from .bootstrap import DEFAULT_SCHEME, BootstrapResult, bootstrap
-from .collect import (collect_scores, expected_score_files, model_data, run_means, setting, source_names,
-                      standardise, target_protocols)
+from .collect import (collect_scores, expected_score_files, match_score_files, model_data, run_means, setting,
+                      source_names, standardise, target_protocols)
 from .compare import PAIRWISE_COLUMNS, pairwise
 from .models import estimates_table, fit_mixed, formula_text, model1_spec, model2_spec
 from .variance import correlation, source_components, ssr_performance
@@ -44,9 +45,15 @@ def read_tsv(path: str | Path) -> pd.DataFrame:
                        dtype={"run_id": str, "target": str, "sources": str})
 
 
-def collect_step(scores_dir: str | Path, runs_path: str | Path, settings: dict[str, Any],
+def collect_step(scores: str | Path | Sequence[str | Path], runs_path: str | Path, settings: dict[str, Any],
                  out_dir: str | Path, allow_missing: bool = False) -> dict[str, Any]:
-    """Read every expected score file, check it, and write the tidy and standardised tables."""
+    """Read every expected score file, check it, and write the tidy and standardised tables.
+
+    ``scores``: the score files (a list, as the workflow passes them; each named
+    ``<rep>/<target>.tsv``), or the folder that holds them. The study's runs, targets
+    and baselines say which files are expected; they are read in that order whatever
+    the order given.
+    """
     runs = pd.read_csv(runs_path, sep="\t", dtype={"run_id": str, "sources": str})
     need = {"run_id", "strategy", "sources", "n"}
     if need - set(runs.columns):
@@ -54,14 +61,21 @@ def collect_step(scores_dir: str | Path, runs_path: str | Path, settings: dict[s
     targets = setting(settings, "targets") or []
     if not targets:
         raise ValueError("settings: 'targets' (the study's target names) is empty")
+    folder = isinstance(scores, (str, Path))
     files = expected_score_files(
-        scores_dir, list(runs.run_id), targets,
+        scores if folder else "scores", list(runs.run_id), targets,
         baselines=setting(settings, "extract.baselines", []) or [],
         strategies=setting(settings, "design.strategies", []) or [],
         user_features=setting(settings, "extract.user_features", {}) or {},
     )
-    present = [f for f in files if f.exists()]
-    missing = [f for f in files if not f.exists()]
+    if folder:
+        present = [f for f in files if f.exists()]
+        missing: list[Any] = [f for f in files if not f.exists()]
+    else:
+        given = match_score_files(scores, files)
+        present = [g for g in given if g is not None and g.exists()]
+        missing = [g if g is not None else f"{f.parent.name}/{f.name} (not given)" for f, g in zip(files, given)
+                   if g is None or not g.exists()]
     notes = []
     if missing:
         if not allow_missing:

@@ -23,7 +23,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     setup_logging(args.log)
     settings = TrainSettings.from_json(args.settings, args.runtime)
     train_run(args.run_id, args.strategy, _sources(args.sources), args.seed, args.mel, args.split,
-              args.scaler, args.labels_dir, settings, args.out, threads=args.threads,
+              args.scaler, args.labels, settings, args.out, threads=args.threads,
               placement=args.placement)
     return 0
 
@@ -64,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mel", required=True, help="mel store of the corpus (HDF5)")
     p.add_argument("--split", required=True, help="corpus split TSV")
     p.add_argument("--scaler", required=True, help="per-band scaler (npz)")
-    p.add_argument("--labels-dir", required=True, help="folder with <source>.h5 label files")
+    p.add_argument("--labels", nargs="*", default=[], metavar="LABELS",
+                   help="the labels file of each labelled source, named <source>.h5 (none for 'self' alone)")
     p.add_argument("--settings", default="{}", help="JSON: the config's train section and audio.crop_frames")
     p.add_argument("--runtime", default=None,
                    help="JSON: train.device, train.compile, train.checkpoint_every (how the job runs)")

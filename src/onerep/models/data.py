@@ -12,7 +12,7 @@ File formats (docs/architecture.md) are read here directly with h5py / pandas.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,11 @@ def read_labels(path: str | Path, source: str) -> tuple[list[str], np.ndarray]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"labels of source '{source}' not found: {path}")
-    with h5py.File(path, "r") as f:
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"{path}: labels of source '{source}' cannot be read as HDF5 ({exc})") from None
+    with f:
         for name in ("track_id", "z"):
             if name not in f:
                 raise ValueError(f"{path}: labels file has no dataset '{name}'")
@@ -330,14 +334,48 @@ class RunData:
         return self.bank.track_ids[self.n_train:]
 
 
+def label_files(labels: Sequence[str | Path] | Mapping[str, str | Path],
+                sources: Sequence[str]) -> dict[str, Path]:
+    """The labels file of each labelled source of a run (``self`` has none).
+
+    ``labels`` maps a source to its file, or lists the files, each named
+    ``<source>.h5`` (the sources stage's names). Every labelled source needs exactly
+    one file, and every file must belong to one of ``sources``.
+    """
+    labelled = [s for s in sources if s != SELF]
+    if isinstance(labels, (str, Path)):
+        raise ValueError(f"labels: give the labels files (<source>.h5), not one path ({labels})")
+    if isinstance(labels, Mapping):
+        given = {str(s): Path(p) for s, p in labels.items()}
+    else:
+        given = {}
+        for p in map(Path, labels):
+            if p.suffix != ".h5":
+                raise ValueError(f"{p}: a labels file must be named <source>.h5")
+            if p.stem in given:
+                raise ValueError(f"two labels files for source '{p.stem}': {given[p.stem]} and {p}")
+            given[p.stem] = p
+    extra = [f"{p} (source '{s}')" for s, p in given.items() if s not in labelled]
+    if extra:
+        raise ValueError(f"labels files of sources the run does not learn from ({', '.join(labelled) or 'none'}): "
+                         f"{', '.join(extra)}")
+    missing = [s for s in labelled if s not in given]
+    if missing:
+        raise ValueError(f"no labels file given for source(s) {', '.join(missing)} (expected <source>.h5; "
+                         f"given: {', '.join(map(str, given.values())) or 'none'})")
+    return {s: given[s] for s in labelled}
+
+
 def load_run_data(mel: str | Path, split: str | Path, scaler: str | Path,
-                  labels_dir: str | Path, sources: Sequence[str], crop_frames: int,
-                  device: torch.device | str = "cpu", placement: str = "auto") -> RunData:
+                  labels: Sequence[str | Path] | Mapping[str, str | Path], sources: Sequence[str],
+                  crop_frames: int, device: torch.device | str = "cpu", placement: str = "auto") -> RunData:
     """Load a run's data: tracks = split ∩ store ∩ labels of every labelled source.
 
+    ``labels``: the labels files of the run's labelled sources (:func:`label_files`).
     Tracks shorter than ``crop_frames`` cannot give a crop and are skipped (counted in
     ``skipped`` and logged).
     """
+    files = label_files(labels, sources)
     index = read_store_index(mel)
     mean, std = read_scaler(scaler, index.n_mels)
     split_df = read_split(split)
@@ -346,7 +384,7 @@ def load_run_data(mel: str | Path, split: str | Path, scaler: str | Path,
     labels: dict[str, tuple[dict[str, int], np.ndarray]] = {}
     ks = {}
     for s in labelled:
-        ids, z = read_labels(Path(labels_dir) / f"{s}.h5", s)
+        ids, z = read_labels(files[s], s)
         labels[s] = ({t: i for i, t in enumerate(ids)}, z)
         ks[s] = z.shape[1]
     if len(set(ks.values())) > 1:

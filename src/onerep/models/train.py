@@ -28,7 +28,7 @@ import math
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -498,10 +498,14 @@ def write_log(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def train_run(run_id: str, strategy: str, sources: list[str], seed: int, mel: str | Path,
-              split: str | Path, scaler: str | Path, labels_dir: str | Path,
-              settings: TrainSettings, out: str | Path, threads: int | None = None,
+              split: str | Path, scaler: str | Path,
+              labels: Sequence[str | Path] | Mapping[str, str | Path], settings: TrainSettings,
+              out: str | Path, threads: int | None = None,
               placement: str = "auto") -> Path:
     """Train one run of the design (resuming its checkpoint) and write ``out/model.pt``.
+
+    ``labels``: the labels file of each labelled source (``<source>.h5``, see
+    :func:`onerep.models.data.label_files`).
 
     Writes ``out/train_log.tsv`` after every epoch and ``out/checkpoint.pt`` every
     ``checkpoint_every`` epochs and at the end.
@@ -511,7 +515,7 @@ def train_run(run_id: str, strategy: str, sources: list[str], seed: int, mel: st
     strat = get_strategy(strategy)
     device = resolve_device(settings.device)
     configure_torch(device, threads)
-    data = load_run_data(mel, split, scaler, labels_dir, sources, settings.crop_frames, device,
+    data = load_run_data(mel, split, scaler, labels, sources, settings.crop_frames, device,
                          placement)
     log.info("run %s: %s on %s, %d train / %d valid tracks, k=%d, device %s",
              run_id, strat.label, ",".join(sources), data.n_train, data.n_valid, data.k, device)
