@@ -52,13 +52,15 @@ def test_jamendo_split_command_writes_the_official_split(tmp_path: Path) -> None
     for part, ids in (("train", [1, 2, 3]), ("validation", [10]), ("test", [20, 21])):
         _jamendo_part(folder / f"autotagging-{part}.tsv", ids)
     out = tmp_path / "jamendo_split.tsv"
-    assert cli.main(["jamendo-split", "--split-dir", str(folder), "--out", str(out)]) == 0
+    args = ["jamendo-split", *[a for part in ("train", "validation", "test")
+                               for a in (f"--{part}", str(folder / f"autotagging-{part}.tsv"))], "--out", str(out)]
+    assert cli.main(args) == 0
     parts = read_own_split(out)
     assert parts == {"track_1": "train", "track_2": "train", "track_3": "train",
                      "track_10": "validation", "track_20": "test", "track_21": "test"}
     # the same track in two parts is refused, naming both files
     _jamendo_part(folder / "autotagging-test.tsv", [20, 3])
-    assert cli.main(["jamendo-split", "--split-dir", str(folder), "--out", str(out)]) == 2
+    assert cli.main(args) == 2
 
 
 def test_data_root_is_expanded_in_every_path(repo: Path) -> None:

@@ -21,10 +21,7 @@ RULES = Path(__file__).resolve().parents[1] / "workflow" / "rules"
 
 #: Rules whose command still names a folder it reads, with the reason it is tolerated
 #: for now (each is a known gap, not a licence).
-KNOWN = {
-    ("sources.smk", "jamendo_split"): "jamendo-split finds its split files under --split-dir "
-                                      "(sources.smk is changed separately)",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def shell_commands() -> list[tuple[str, str, str]]:

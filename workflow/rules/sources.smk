@@ -154,16 +154,13 @@ if JAMENDO and JAMENDO["split_dir"]:
 
     rule jamendo_split:
         input:
-            files=[
-                f"{JAMENDO['split_dir']}/{prefix}-{part}.tsv"
-                for prefix in JAMENDO["split_prefixes"]
+            **{
+                part: [f"{JAMENDO['split_dir']}/{prefix}-{part}.tsv" for prefix in JAMENDO["split_prefixes"]]
                 for part in ("train", "validation", "test")
-            ],
+            },
         output:
             OWN_SPLIT,
         params:
-            split_dir=JAMENDO["split_dir"],
-            prefixes=" ".join(shlex.quote(p) for p in JAMENDO["split_prefixes"]),
             on_bad_line=config["sources"]["on_bad_line"],
         log:
             f"{LOGS}/jamendo_split/corpus.log",
@@ -174,8 +171,8 @@ if JAMENDO and JAMENDO["split_dir"]:
             mem_mb=res("labels", "mem_mb"),
             runtime=res("labels", "runtime"),
         shell:
-            "onerep jamendo-split --split-dir {params.split_dir:q} --prefix {params.prefixes} "
-            "--on-bad-line {params.on_bad_line} --out {output:q} --log {log:q}"
+            "onerep jamendo-split --train {input.train:q} --validation {input.validation:q} "
+            "--test {input.test:q} --on-bad-line {params.on_bad_line} --out {output:q} --log {log:q}"
 
 
 rule corpus_split:

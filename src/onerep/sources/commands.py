@@ -92,11 +92,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "jamendo-split",
         help="MTG-Jamendo's official split as a corpus split file (corpus.split_file)",
-        description="Read data/splits/split-N/<prefix>-{train,validation,test}.tsv and write "
-                    "track_id, split (train, validation, test) for corpus-split --split-file.",
+        description="Read the split files of data/splits/split-N (<prefix>-{train,validation,test}.tsv) "
+                    "and write track_id, split (train, validation, test) for corpus-split --split-file.",
     )
-    p.add_argument("--split-dir", required=True, help="data/splits/split-N of the MTG-Jamendo checkout")
-    p.add_argument("--prefix", nargs="+", default=["autotagging"], help="split file prefixes")
+    for part in ("train", "validation", "test"):
+        p.add_argument(f"--{part}", nargs="+", required=True, help=f"the {part} part's TSV file(s)")
     p.add_argument("--on-bad-line", choices=["error", "skip"], default="error")
     p.add_argument("--out", required=True, help="split TSV to write")
     p.add_argument("--log", default=None)
@@ -165,13 +165,14 @@ def run_split(args: argparse.Namespace) -> int:
 
 def run_jamendo_split(args: argparse.Namespace) -> int:
     """Handler of ``onerep jamendo-split``."""
-    from .open_corpora.jamendo import read_split
+    from .open_corpora.jamendo import read_split_files
     from .split import write_own_split
 
     setup_logging(args.log)
-    split = read_split(args.split_dir, tuple(args.prefix), args.on_bad_line)
+    split = read_split_files({"train": args.train, "validation": args.validation, "test": args.test},
+                             args.on_bad_line)
     write_own_split(split.part, args.out)
     counts = {p: sum(1 for v in split.part.values() if v == p) for p in sorted(set(split.part.values()))}
-    log.info("MTG-Jamendo split %s (%s): %s; %d rows skipped -> %s", args.split_dir,
-             ", ".join(args.prefix), counts, split.skipped, args.out)
+    log.info("MTG-Jamendo split from %d files: %s; %d rows skipped -> %s", len(split.files), counts,
+             split.skipped, args.out)
     return 0

@@ -225,16 +225,25 @@ def read_split(folder: str | Path, prefixes: Sequence[str] = ("autotagging",),
                on_bad_line: str = "error") -> JamendoSplit:
     """The official split of ``data/splits/split-N`` from ``<prefix>-{train,validation,test}.tsv``
     for each prefix (several prefixes: the union of their files, e.g. the category files
-    where ``autotagging-train.tsv`` is absent). A track in two parts is an error naming
-    both files and lines, whatever ``on_bad_line`` says."""
+    where ``autotagging-train.tsv`` is absent). See :func:`read_split_files`."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"MTG-Jamendo split folder not found: {folder}")
+    files = {part: [folder / f"{prefix}-{part}.tsv" for prefix in prefixes] for part in PARTS}
+    return read_split_files(files, on_bad_line)
+
+
+def read_split_files(files: dict[str, Sequence[str | Path]], on_bad_line: str = "error") -> JamendoSplit:
+    """The official split from the files of each part (``train``, ``validation``, ``test``).
+    A track in two parts is an error naming both files and lines, whatever
+    ``on_bad_line`` says."""
+    unknown = sorted(set(files) - set(PARTS))
+    if unknown:
+        raise ValueError(f"MTG-Jamendo split: unknown parts {unknown}; parts are {', '.join(PARTS)}")
     seen: dict[str, tuple[str, Path, int]] = {}
     out = JamendoSplit({})
-    for prefix in prefixes:
-        for part in PARTS:
-            f = folder / f"{prefix}-{part}.tsv"
+    for part in PARTS:
+        for f in map(Path, files.get(part, ())):
             if not f.is_file():
                 raise FileNotFoundError(
                     f"MTG-Jamendo split file not found: {f} (where autotagging-train.tsv is absent, use the "
