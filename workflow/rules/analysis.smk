@@ -55,6 +55,7 @@ rule analysis_collect:
                             category="3. Scores", subcategory="tables"),
         info=f"{ANALYSIS}/collect.json",
     params:
+        out=lambda wildcards, output: os.path.dirname(output.info),
         settings=settings("extract.baselines", "extract.user_features", "design.strategies",
                           targets=list(TARGETS)),
     log:
@@ -67,7 +68,7 @@ rule analysis_collect:
         runtime=res("analysis", "runtime"),
     shell:
         "onerep analysis collect --scores {input.scores:q} --runs {input.runs:q} "
-        "--settings {params.settings:q} --out {ANALYSIS} --log {log:q}"
+        "--settings {params.settings:q} --out {params.out:q} --log {log:q}"
 
 
 rule analysis:
@@ -87,6 +88,7 @@ rule analysis:
         boot2=f"{ANALYSIS}/bootstrap_model2.tsv",
         fits=f"{ANALYSIS}/fits.json",
     params:
+        out=lambda wildcards, output: os.path.dirname(output.fits),
         # analysis.bootstrap_scheme is passed once the schema has it (default: residual)
         settings=settings("analysis.bootstrap", "seed",
                           *(["analysis.bootstrap_scheme"] if "bootstrap_scheme" in config["analysis"] else [])),
@@ -100,7 +102,7 @@ rule analysis:
         runtime=res("analysis", "runtime"),
     shell:
         "onerep analysis models --standardised {input.standardised:q} --settings {params.settings:q} "
-        "--threads {threads} --out {ANALYSIS} --log {log:q}"
+        "--threads {threads} --out {params.out:q} --log {log:q}"
 
 
 rule analysis_figures:
@@ -124,6 +126,7 @@ rule analysis_figures:
         fig15=_fig(15, "fig15", "6. Compactness and explainability", "figures"),
         data=[f"{AFIG}/{_FIGS[k]}.tsv" for k in range(7, 16)],
     params:
+        out=lambda wildcards, output: os.path.dirname(output[0]),
         settings=settings("design.sources", "design.strategies", "train.width", "sources.k"),
     log:
         f"{LOGS}/analysis_figures/analysis_figures.log",
@@ -137,7 +140,7 @@ rule analysis_figures:
         "onerep analysis figures --standardised {input.standardised:q} --model1 {input.model1:q} "
         "--model2 {input.model2:q} --correlation {input.correlation:q} --fits {input.fits:q} "
         "--alias {input.alias:q} --alias-phase3 {input.alias_phase3:q} --settings {params.settings:q} "
-        "--out {AFIG} --log {log:q}"
+        "--out {params.out:q} --log {log:q}"
 
 
 rule analysis_tsne:
@@ -148,6 +151,7 @@ rule analysis_tsne:
         png=_fig(16, "fig16", "6. Compactness and explainability", "figures"),
         data=f"{AFIG}/{_FIGS[16]}.tsv",
     params:
+        out=lambda wildcards, output: os.path.dirname(output[0]),
         settings=settings("analysis.tsne_run", "analysis.tsne_target", "seed",
                           targets=[{"name": t["name"], "kind": t["kind"], "task": t["task"]}
                                    for t in config["targets"]]),
@@ -162,7 +166,7 @@ rule analysis_tsne:
     shell:
         "onerep analysis tsne --standardised {input.standardised:q} --features {input.features:q} "
         "--models {input.models:q} --target-labels {input.labels:q} --topics {input.topics:q} "
-        "--settings {params.settings:q} --out {AFIG} --log {log:q}"
+        "--settings {params.settings:q} --out {params.out:q} --log {log:q}"
 
 
 rule analysis_context:
@@ -183,6 +187,9 @@ rule analysis_context:
         curves=report(f"{AFIG}/{_TRAINING}.png", caption="../report/training_curves.rst",
                       category="2. Data and training", subcategory="training"),
         curves_data=f"{AFIG}/{_TRAINING}.tsv",
+    params:
+        out=lambda wildcards, output: os.path.dirname(output.design),
+        figures=lambda wildcards, output: os.path.dirname(output.curves),
     log:
         f"{LOGS}/analysis_context/analysis_context.log",
     benchmark:
@@ -193,8 +200,8 @@ rule analysis_context:
         runtime=res("analysis", "runtime"),
     shell:
         "onerep analysis context --runs {input.runs:q} --records {input.records:q} "
-        "--train-logs {input.train_logs:q} --labels-summary {input.labels_summary:q} --out {ACTX} "
-        "--figures {AFIG} --log {log:q}"
+        "--train-logs {input.train_logs:q} --labels-summary {input.labels_summary:q} "
+        "--out {params.out:q} --figures {params.figures:q} --log {log:q}"
 
 
 rule analysis_summary:

@@ -1,16 +1,16 @@
 # Helpers shared by the rule files: paths, per-rule settings and resources.
 import json
 import os
+import shlex
 import sys
 
 # Rules call the package's `onerep` command: it sits beside the Python that runs
-# Snakemake (.venv/bin), which is put first on the jobs' PATH, so that
+# Snakemake (.venv/bin), which every shell command puts first on its PATH, so that
 # `.venv/bin/snakemake ...` works from a shell that has not activated the environment
-# (cluster jobs re-read this file and get the same PATH).
+# (cluster jobs re-read this file and get the same prefix).
 _BIN = os.path.dirname(sys.executable)
 if os.path.isfile(os.path.join(_BIN, "onerep")):
-    _PATH = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != _BIN]
-    os.environ["PATH"] = os.pathsep.join([_BIN, *_PATH])
+    shell.prefix("set -euo pipefail; export PATH={}{}\"$PATH\"; ".format(shlex.quote(_BIN), os.pathsep))
 
 R = config["results"]
 LOGS = f"{R}/logs"

@@ -42,6 +42,7 @@ if config["demo"]["enabled"]:
             **_OPEN_LAYOUTS,
         params:
             settings=settings("demo"),
+            out=lambda wildcards, output: os.path.dirname(output.world),
         log:
             f"{LOGS}/demo_world/demo_world.log",
         benchmark:
@@ -51,6 +52,6 @@ if config["demo"]["enabled"]:
             mem_mb=res("demo", "mem_mb"),
             runtime=res("demo", "runtime"),
         shell:
-            "onerep demo-world --settings {params.settings:q} --out {DEMO} --workers {threads} --log {log}"
+            "onerep demo-world --settings {params.settings:q} --out {params.out:q} --workers {threads} --log {log}"
 
     FINAL_TARGETS.append(f"{DEMO}/world.json")

@@ -25,6 +25,7 @@ rule design:
         summary=f"{DESIGN}/summary.json",
     params:
         settings=settings("design", "seed"),
+        out=lambda wildcards, output: os.path.dirname(output.runs),
     log:
         f"{LOGS}/design/design.log",
     benchmark:
@@ -34,7 +35,7 @@ rule design:
         mem_mb=res("design", "mem_mb"),
         runtime=res("design", "runtime"),
     shell:
-        "onerep design --settings {params.settings:q} --out {DESIGN} --log {log}"
+        "onerep design --settings {params.settings:q} --out {params.out:q} --log {log}"
 
 
 FINAL_TARGETS.extend(

@@ -134,9 +134,9 @@ if JAMENDO:
         output:
             config["corpus"]["manifest"],
         params:
-            options=("--checksums " + shlex.quote(JAMENDO["checksums"]) if JAMENDO["checksums"] else "")
-            + (" --low" if JAMENDO["low"] else "")
-            + f" --on-bad-line {config['sources']['on_bad_line']}",
+            checksums=f"--checksums {shlex.quote(JAMENDO['checksums'])}" if JAMENDO["checksums"] else "",
+            low="--low" if JAMENDO["low"] else "",
+            on_bad_line=config["sources"]["on_bad_line"],
         log:
             f"{LOGS}/jamendo_manifest/corpus.log",
         benchmark:
@@ -146,8 +146,8 @@ if JAMENDO:
             mem_mb=res("labels", "mem_mb"),
             runtime=res("labels", "runtime"),
         shell:
-            "onerep jamendo-manifest --tsv {input.tsv:q} --audio-root {input.audio:q} "
-            "{params.options} --out {output:q} --log {log:q}"
+            "onerep jamendo-manifest --tsv {input.tsv:q} --audio-root {input.audio:q} {params.checksums} "
+            "{params.low} --on-bad-line {params.on_bad_line} --out {output:q} --log {log:q}"
 
 
 if JAMENDO and JAMENDO["split_dir"]:
