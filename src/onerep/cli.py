@@ -94,7 +94,10 @@ def _record_in_log(args: argparse.Namespace, text: str) -> None:
     if not log:
         return
     for handler in logging.getLogger().handlers:  # what the command logged comes first
-        handler.flush()
+        try:
+            handler.flush()
+        except (OSError, ValueError):  # a handler left closed by an earlier command
+            pass
     try:
         Path(log).parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a", encoding="utf-8") as fh:

@@ -10,7 +10,8 @@ import sys
 # (cluster jobs re-read this file and get the same prefix).
 _BIN = os.path.dirname(sys.executable)
 if os.path.isfile(os.path.join(_BIN, "onerep")):
-    shell.prefix("set -euo pipefail; export PATH={}{}\"$PATH\"; ".format(shlex.quote(_BIN), os.pathsep))
+    # (Snakemake formats the prefix too: {{ }} reach the shell as { })
+    shell.prefix('set -euo pipefail; export PATH=%s%s"${{PATH:-/usr/bin:/bin}}"; ' % (shlex.quote(_BIN), os.pathsep))
 
 R = config["results"]
 LOGS = f"{R}/logs"
