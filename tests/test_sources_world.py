@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from onerep.audio.store import write_store
 from onerep.cli import main
 from onerep.sources.labels import PLSA_SOURCES, load_labels, make_labels, write_labels, write_topics
 from onerep.sources.split import load_split, summary_table
@@ -250,9 +251,8 @@ def test_summary_and_split_cli(world, tmp_path):
     # the split: survivors that are also in the mel store (all but three), 90/10, seeded
     mel = tmp_path / "corpus.h5"
     in_mel = sorted(expect)[3:]
-    with h5py.File(mel, "w") as f:
-        f.create_dataset("track_id", data=np.array(in_mel + ["TRNOTLABELLED"], dtype=object),
-                         dtype=h5py.string_dtype())
+    ids = in_mel + ["TRNOTLABELLED"]
+    write_store(mel, ids, [np.zeros((4, 2, 8), np.float32) for _ in ids], {"n_mels": 8})
     split = tmp_path / "split.tsv"
     settings = json.dumps({"seed": 7, "audio.valid_fraction": 0.1, "sources.require_all": True,
                            "design.sources": design})

@@ -150,16 +150,13 @@ def compute_descriptors(mel_store: str | Path, out: str | Path) -> dict[str, int
 
     Layout: ``track_id`` (N,) strings and, per descriptor, ``<kind>`` (N, D) float32
     with the attribute ``names``. A track too short to describe is left out and logged."""
+    from ..audio.store import MelStore
+
     mel_store = Path(mel_store)
-    if not mel_store.exists():
-        raise FileNotFoundError(f"mel store not found: {mel_store}")
-    with h5py.File(mel_store, "r") as f:
-        for key in ("mel", "offsets", "track_id"):
-            if key not in f:
-                raise ValueError(f"{mel_store}: no dataset '{key}' (not a mel store)")
-        geom = MelGeometry.from_attrs(dict(f.attrs), mel_store)
-        ids = [t.decode() if isinstance(t, bytes) else str(t) for t in f["track_id"][:]]
-        offsets = f["offsets"][:]
+    with MelStore(mel_store) as store:
+        geom = MelGeometry.from_attrs(dict(store.attrs), mel_store)
+        ids = list(store.track_ids)
+        offsets = store.offsets
         cw = chroma_weights(geom)
         kept: list[str] = []
         values: dict[str, list[np.ndarray]] = {k: [] for k in AUDIO_SOURCES}
@@ -170,7 +167,7 @@ def compute_descriptors(mel_store: str | Path, out: str | Path) -> dict[str, int
                 log.warning("track %s: %d mel frames, too short for descriptors; skipped", ids[i], b - a)
                 skipped += 1
                 continue
-            d = track_descriptors(f["mel"][a:b], geom, cw)
+            d = track_descriptors(store.mel[a:b], geom, cw)
             if not all(np.all(np.isfinite(v)) for v in d.values()):
                 log.warning("track %s: non-finite descriptor; skipped", ids[i])
                 skipped += 1
@@ -178,7 +175,7 @@ def compute_descriptors(mel_store: str | Path, out: str | Path) -> dict[str, int
             kept.append(ids[i])
             for k in AUDIO_SOURCES:
                 values[k].append(d[k])
-        attrs = {k: f.attrs[k] for k in f.attrs}
+        attrs = dict(store.attrs)
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as g:
             g.create_dataset("track_id", data=np.array(kept, dtype=object), dtype=h5py.string_dtype())

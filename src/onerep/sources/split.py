@@ -17,7 +17,6 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 
@@ -111,14 +110,11 @@ def summary_table(label_paths: Sequence[str | Path], design_sources: Sequence[st
 
 
 def mel_store_ids(path: str | Path) -> np.ndarray:
-    """Track ids of a mel store (its ``track_id`` dataset)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"mel store not found: {path}")
-    with h5py.File(path, "r") as f:
-        if "track_id" not in f:
-            raise ValueError(f"{path}: no dataset 'track_id' (not a mel store)")
-        return np.array([t.decode() if isinstance(t, bytes) else str(t) for t in f["track_id"][:]])
+    """Track ids of a mel store, read by the audio stage's reader (``MelStore``)."""
+    from ..audio.store import MelStore
+
+    with MelStore(path) as store:
+        return np.array(store.track_ids, dtype=str)
 
 
 def make_split(track_ids: Sequence[str], valid_fraction: float, seed: int) -> pd.DataFrame:
