@@ -100,31 +100,12 @@ def read_store_index(path: str | Path) -> StoreIndex:
 
 
 def read_labels(path: str | Path, source: str) -> tuple[list[str], np.ndarray]:
-    """Read one source's labels file: ``(track_ids, z (N, k) float32)``, rows checked."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"labels of source '{source}' not found: {path}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise ValueError(f"{path}: labels of source '{source}' cannot be read as HDF5 ({exc})") from None
-    with f:
-        for name in ("track_id", "z"):
-            if name not in f:
-                raise ValueError(f"{path}: labels file has no dataset '{name}'")
-        ids = _strings(f["track_id"][()])
-        z = np.asarray(f["z"][()], dtype=np.float32)
-    if z.ndim != 2 or z.shape[0] != len(ids) or z.shape[1] < 2:
-        raise ValueError(f"{path}: 'z' must be (N, k) with N = {len(ids)} tracks and k >= 2, got {z.shape}")
-    finite = np.isfinite(z).all(axis=1)
-    sums = z.sum(axis=1, dtype=np.float64)
-    bad = np.flatnonzero(~finite | (z < 0).any(axis=1) | (np.abs(sums - 1.0) > 1e-3))
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"{path}: track '{ids[i]}' has an invalid label row "
-                         f"(must be finite, non-negative and sum to 1; sum = {sums[i]:.4g}); "
-                         f"{bad.size} bad rows in all")
-    return ids, z
+    """One source's labels file: ``(track_ids, z (N, k) float32)``, read and checked by the
+    sources stage's reader, next to its writer."""
+    from ..sources.labelfile import load_labels
+
+    ids, z = load_labels(path, source)
+    return [str(t) for t in ids], z
 
 
 def read_split(path: str | Path) -> pd.DataFrame:

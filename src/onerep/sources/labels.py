@@ -17,18 +17,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import TfidfTransformer
 
 from .. import __version__
-from ..util import atomic_path, derive_seed, write_text_atomic
+from ..util import derive_seed
 from . import generic, loaders
+from .labelfile import LabelResult, label_attrs, load_labels, write_labels, write_topics  # noqa: F401
 from .audio_sources import SCALING, load_descriptors
 from .catalog import AUDIO_SOURCES, GMM_SOURCES, LABEL_SOURCES, PLSA_SOURCES, SOURCE_INPUTS  # noqa: F401
 from .gmm import GMMResult, fit_gmm
@@ -41,19 +40,6 @@ log = logging.getLogger(__name__)
 #: unless the settings carry ``sources.plsa_restarts``.
 PLSA_RESTARTS = 5
 PLSA_INIT_ITER = 10
-
-
-@dataclass
-class LabelResult:
-    """z of one source and everything recorded with it."""
-
-    source: str
-    method: str
-    track_ids: np.ndarray
-    z: np.ndarray  # float32 (N, k), rows sum to 1
-    topics: pd.DataFrame  # topic, rank, term, weight
-    attrs: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,6 +124,8 @@ def _reduce_counts(data: loaders.CountLabels, source: str, reduction: Reduction,
     X = data.X
     method = "plsa"
     if reduction.tfidf:
+        from sklearn.feature_extraction.text import TfidfTransformer
+
         X = TfidfTransformer(norm=None, smooth_idf=True, sublinear_tf=False).fit_transform(X).tocsr()
         method = "tfidf+plsa"
     log.info("source %s: pLSA with k=%d on %d documents x %d %ss (%d non-zeros), %d iterations, "
@@ -283,48 +271,3 @@ def _log_stats(s: loaders.LoadStats) -> None:
     )
     for e in s.examples:
         log.warning("source %s: skipped: %s", s.source, e)
-
-
-def write_labels(path: str | Path, result: LabelResult) -> None:
-    """Write ``{R}/labels/{source}.h5`` (atomic)."""
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("track_id", data=np.asarray(result.track_ids, dtype=object),
-                             dtype=h5py.string_dtype())
-            f.create_dataset("z", data=result.z.astype(np.float32), compression="gzip", shuffle=True)
-            for name, arr in result.extra.items():
-                f.create_dataset(name, data=np.asarray(arr, dtype=object), dtype=h5py.string_dtype())
-            f.attrs["source"] = result.source
-            f.attrs["method"] = result.method
-            for key, val in result.attrs.items():
-                f.attrs[key] = val
-
-
-def write_topics(path: str | Path, table: pd.DataFrame) -> None:
-    """Write the topic table (topic, rank, term, weight) as TSV (atomic)."""
-    write_text_atomic(path, table.to_csv(sep="\t", index=False, float_format="%.6g"))
-
-
-def load_labels(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(track ids (N,) str, z (N, k) float32) of one source's label file."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"label file not found: {path}")
-    with h5py.File(path, "r") as f:
-        if "track_id" not in f or "z" not in f:
-            raise ValueError(f"{path}: not a label file (needs datasets track_id and z)")
-        ids = np.array([t.decode() if isinstance(t, bytes) else str(t) for t in f["track_id"][:]])
-        z = f["z"][:].astype(np.float32, copy=False)
-    if z.ndim != 2 or z.shape[0] != ids.shape[0]:
-        raise ValueError(f"{path}: z has shape {z.shape} for {ids.shape[0]} track ids")
-    return ids, z
-
-
-def label_attrs(path: str | Path) -> dict[str, Any]:
-    """The attributes of a label file (``stats`` decoded from JSON)."""
-    with h5py.File(path, "r") as f:
-        attrs = {k: f.attrs[k] for k in f.attrs}
-        attrs["n_tracks"] = int(f["track_id"].shape[0])
-    if "stats" in attrs:
-        attrs["stats"] = json.loads(attrs["stats"])
-    return attrs
