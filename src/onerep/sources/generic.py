@@ -55,8 +55,9 @@ import pandas as pd
 from .catalog import DECLARED_INPUTS, GENERIC_KEYS, GROUP_KEYS, declared_entry
 from .kinds import KIND_COLUMNS, POSITIVE, Adapter, SourceTable
 from .loaders import _MAX_EXAMPLES, CountLabels, LabelFileError, LoadStats, Problems, ScalarLabels, _finish_counts
+from .open_corpora.common import lines_of
 
-_BOM = b"\xef\xbb\xbf"
+_BOM = "\ufeff"  # a UTF-8 byte-order mark, as decoded
 #: The headers the tsv format accepts per kind (the first is the full one).
 TSV_HEADERS: dict[str, tuple[tuple[str, ...], ...]] = {
     "terms": (("track_id", "term", "weight"), ("track_id", "term")),
@@ -120,35 +121,32 @@ def read_tsv(path: str | Path, kind: str, options: dict[str, Any], on_bad_line: 
     out: dict[str, list[Any]] = {c: [] for c in KIND_COLUMNS[kind]}
     seen: dict[str, int] | None = {} if kind in ONE_ROW_PER_TRACK else None
     ids: dict[str, str] = {}  # one string object per distinct id, shared by its rows
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if lineno == 1 and raw.startswith(_BOM):
-                raw = raw[len(_BOM):]
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as exc:
-                if columns is None:
-                    raise LabelFileError(f"{path}: line {lineno}: not UTF-8 ({exc.reason})") from None
-                stats.rows += 1
-                problems("malformed", f"{path}: line {lineno}", f"not UTF-8 ({exc.reason})")
-                continue
-            if not line.strip() or line.startswith("#"):
-                continue
-            fields = [f.strip() for f in line.split("\t")]
+    for lineno, line in lines_of(path):
+        if line is None:
             if columns is None:
-                columns = _tsv_header(path, lineno, kind, fields)
-                continue
+                raise LabelFileError(f"{path}: line {lineno}: not UTF-8")
             stats.rows += 1
-            why = _tsv_problem(fields, columns, seen)
-            if why is not None:
-                problems("malformed", f"{path}: line {lineno}", why)
-                continue
-            row = dict(zip(columns, fields))
-            if seen is not None:
-                seen[row["track_id"]] = lineno
-            for col in out:
-                text = row.get(col, "1")  # terms without a weight column: weight 1
-                out[col].append(float(text) if col in ("weight", "count", "value") else ids.setdefault(text, text))
+            problems("malformed", f"{path}: line {lineno}", "not UTF-8")
+            continue
+        if lineno == 1:
+            line = line.removeprefix(_BOM)
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split("\t")]
+        if columns is None:
+            columns = _tsv_header(path, lineno, kind, fields)
+            continue
+        stats.rows += 1
+        why = _tsv_problem(fields, columns, seen)
+        if why is not None:
+            problems("malformed", f"{path}: line {lineno}", why)
+            continue
+        row = dict(zip(columns, fields))
+        if seen is not None:
+            seen[row["track_id"]] = lineno
+        for col in out:
+            text = row.get(col, "1")  # terms without a weight column: weight 1
+            out[col].append(float(text) if col in ("weight", "count", "value") else ids.setdefault(text, text))
     if columns is None:
         expected = " or ".join("<TAB>".join(c) for c in TSV_HEADERS[kind])
         raise LabelFileError(f"{path}: no header line (expected {expected})")
