@@ -1,16 +1,17 @@
 """Cluster jobs of the paper's study under the SLURM profile (a dry run; no data, no cluster).
 
-    .venv/bin/python bench/slurm_jobs.py            # the profile as it is, then evaluate=20 groups
+    .venv/bin/python bench/slurm_jobs.py            # the profile as it is, then one job per submission
     .venv/bin/python bench/slurm_jobs.py --keep DIR # keep the scratch folder and dry-run logs
 
 Builds config/paper.yaml (8 sources, 425 runs, 7 targets, the paper's resources) with
 the demo world standing in for the data, runs ``snakemake -n --profile
 workflow/profiles/slurm`` and prints the jobs per rule, their GPU requests and
-partitions, and the number of cluster submissions: with the profile as it is (no
-grouping), and with ``--group-components evaluate=20`` (the rules' evaluate group, 20
-to a job), whose groups are checked for size and overlap. Acquisition and mel jobs
-(one each per shard of audio.shard_size tracks) come after the shard_manifest
-checkpoint and are not in a dry run: add 2 per shard.
+partitions, and the number of cluster submissions: with the profile as it is (the
+short per-(representation, target) jobs batched by its groups and group-components),
+and with every group cut to one connected part (``--group-components features=1
+scores=1 audio=1``: one submission per job, a shard's acquire + mel_shard together).
+Groups are checked for size and overlap. The audio shards are fixed at parse time, so
+the dry run lists every job.
 """
 
 from __future__ import annotations
@@ -58,15 +59,15 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         configfile = work / "paper_demo.yaml"
         configfile.write_text(yaml.safe_dump(paper_config(REPO), sort_keys=False))
-        for title, extra in (("profile as it is (no grouping)", ()),
-                             ("--group-components evaluate=20", ("--group-components", "evaluate=20"))):
+        for title, extra in (("profile as it is (grouped)", ()),
+                             ("one job per submission", ("--group-components", "features=1", "scores=1",
+                                                         "audio=1"))):
             t0 = time.perf_counter()
             out = dry_run(REPO, work, configfile, env, *extra)
             seconds = time.perf_counter() - t0
             if args.keep:
                 (work / f"dryrun-{len(extra)}.txt").write_text(out)
             report(title, parse_dry_run(out), seconds)
-    print("plus 2 jobs (acquire, mel_shard) per shard of audio.shard_size tracks, after the checkpoint")
     return 0
 
 

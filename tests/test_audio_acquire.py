@@ -21,7 +21,7 @@ from onerep.audio.acquire import (
     download,
     read_acquired,
 )
-from onerep.audio.manifest import Track, read_manifest, shard_manifest, write_manifest
+from onerep.audio.manifest import Track, read_manifest, shard_of, write_manifest
 
 
 def _wav_bytes(seconds: float = 1.0, sr: int = 8000) -> bytes:
@@ -230,21 +230,24 @@ def test_local_files_are_verified_in_place(tmp_path: Path) -> None:
         "d\taudio/empty.wav\t\n"
         "e\taudio/notes.wav\t\n"
     )
-    shards = shard_manifest(manifest, tmp_path / "results" / "shards", shard_size=3)
-    assert [p.name for p in shards] == ["shard-0000.tsv", "shard-0001.tsv"]
-    assert [t.track_id for t in read_manifest(shards[1])] == ["d", "e"]
-    out = tmp_path / "results" / "acquired" / "shard-0000.tsv"
-    acquire_shard(shards[0], out, tmp_path / "files", FAST)
+    # a's shard of 2, from its id alone (the other tracks fall where they hash)
+    shard_a = shard_of("a", 2)
+    out = tmp_path / "results" / "acquired" / "shard-a.tsv"
+    got = acquire_shard(manifest, out, tmp_path / "files", FAST, shard=shard_a, n_shards=2)
+    expected = [t.track_id for t in read_manifest(manifest) if shard_of(t.track_id, 2) == shard_a]
+    assert [r.track_id for r in got] == [r.track_id for r in read_acquired(out)] == expected
     recs = {r.track_id: r for r in read_acquired(out)}
     assert recs["a"].status == "ok" and Path(recs["a"].path) == good.resolve()
     assert recs["a"].md5 == GOOD_MD5
-    assert recs["b"].code == "checksum_mismatch"
-    assert recs["c"].code == "missing_file"
     assert not (tmp_path / "files").exists()  # local files are not copied
     # paths in the records are relative to the records' folder
     assert "\t../../audio/a.wav\t" in out.read_text()
-    recs2 = {r.track_id: r for r in acquire_tracks(read_manifest(shards[1]), tmp_path / "files", FAST)}
-    assert recs2["d"].code == "empty_file" and recs2["e"].code == "not_audio"
+    # every track, by reason
+    recs = {r.track_id: r for r in acquire_tracks(read_manifest(manifest), tmp_path / "files", FAST)}
+    assert recs["a"].status == "ok"
+    assert recs["b"].code == "checksum_mismatch"
+    assert recs["c"].code == "missing_file"
+    assert recs["d"].code == "empty_file" and recs["e"].code == "not_audio"
 
 
 def test_manifest_errors_name_file_and_line(tmp_path: Path) -> None:

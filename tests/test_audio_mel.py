@@ -212,14 +212,16 @@ def test_merge_dataset_stops_past_max_loss(tmp_path: Path) -> None:
             Record("e", "acquire", "failed", "http_404: Not Found"),
             Record("f", "decode", "failed", "too_short: 1.00 s")]
     write_records(tmp_path / "s0.records.tsv", recs)
+    manifest = tmp_path / "manifest.tsv"
+    manifest.write_text("track_id\tlocation\n" + "".join(f"{t}\t{t}.wav\n" for t in "abcdef"))
     out, out_rec = tmp_path / "ds.h5", tmp_path / "ds.records.tsv"
     with pytest.raises(LossError) as exc:
-        merge_dataset("gtzan", [h5], [tmp_path / "s0.records.tsv"], out, out_rec, max_loss_fraction=0.25)
+        merge_dataset("gtzan", manifest, [h5], [tmp_path / "s0.records.tsv"], out, out_rec, max_loss_fraction=0.25)
     msg = str(exc.value)
     assert "'gtzan' lost 3 of 6 tracks (50.0 %): http_404 2, too_short 1" in msg
     assert "max_loss_fraction = 0.25" in msg
     assert not out.exists() and not out_rec.exists()
-    merge_dataset("gtzan", [h5], [tmp_path / "s0.records.tsv"], out, out_rec, max_loss_fraction=0.5)
+    merge_dataset("gtzan", manifest, [h5], [tmp_path / "s0.records.tsv"], out, out_rec, max_loss_fraction=0.5)
     with MelStore(out) as st:
         assert st.track_ids == ["a", "b", "c"] and st.attrs["n_lost"] == 3
     table = loss_table({"gtzan": out_rec})

@@ -50,6 +50,33 @@ def test_misspelled_key_is_named_with_a_suggestion() -> None:
     assert "audio.sampel_rate" in msg and "sample_rate" in msg
 
 
+def test_audio_shards_default_and_per_data_set() -> None:
+    assert validate({})["audio"]["shards"] == {"default": 1, "corpus": 4}
+    # a partial mapping: 'default' filled in, the corpus entry not (only the whole default is)
+    assert validate({"audio": {"shards": {"gtzan": 3}}})["audio"]["shards"] == {"gtzan": 3, "default": 1}
+    assert validate({"audio": {"shards": {"default": 8}}})["audio"]["shards"] == {"default": 8}
+    with pytest.raises(ConfigError, match=r"key 'audio\.shards\.corpus': 0 is less than the minimum of 1"):
+        validate({"audio": {"shards": {"corpus": 0}}})
+    with pytest.raises(ConfigError, match=r"key 'audio\.shards\.default': 2\.5 is not of type 'integer'"):
+        validate({"audio": {"shards": {"default": 2.5}}})
+
+
+def test_old_shard_size_names_what_replaced_it(repo: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        validate({"audio": {"shard_size": 500}})
+    msg = str(err.value)
+    assert "key 'audio.shard_size' was removed: replaced by audio.shards" in msg
+    assert "number of shards per data set" in msg and "unknown key" not in msg
+    # from a file too, with other errors still listed
+    old = tmp_path / "old.yaml"
+    old.write_text("audio:\n  shard_size: 250\n  sampel_rate: 22050\n")
+    with pytest.raises(ConfigError) as err:
+        load(old)
+    msg = str(err.value)
+    assert str(old) in msg and "'audio.shard_size' was removed: replaced by audio.shards" in msg
+    assert "unknown key 'audio.sampel_rate' (did you mean 'sample_rate'?)" in msg
+
+
 def test_wrong_type_names_the_key() -> None:
     with pytest.raises(ConfigError, match=r"train\.epochs"):
         validate({"train": {"epochs": "ten"}})

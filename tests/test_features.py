@@ -532,8 +532,8 @@ def test_real_network_extract_and_rand(tmp_path: Path) -> None:
 @pytest.mark.workflow
 def test_rule_files_plan_every_representation(tmp_path: Path, repo: Path,
                                               env_with_venv: dict) -> None:
-    """Dry run of targets.smk + extract.smk: one extraction job per representation
-    (covering every target), one MFCC job, one Rand job per strategy."""
+    """Dry run of targets.smk + extract.smk: one job per (representation, target): two
+    runs, MFCC and two Rand networks on two targets, a user's features on the one it supplies."""
     import subprocess
 
     (tmp_path / "Snakefile").write_text(
@@ -561,5 +561,5 @@ def test_rule_files_plan_every_representation(tmp_path: Path, repo: Path,
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
     assert counts == {"all": 1, "target_manifest": 1, "target_manifest_interactions": 1,
-                      "target_splits": 2, "extract": 2, "baseline_mfcc": 1, "baseline_rand": 2,
-                      "user_features": 1, "total": 11}, out.stdout
+                      "target_splits": 2, "extract": 4, "baseline_mfcc": 2, "baseline_rand": 4,
+                      "user_features": 1, "total": 16}, out.stdout

@@ -6,7 +6,9 @@ recommendation target) runs through ``--profile workflow/profiles/slurm`` with o
 what a user edits overridden (partitions, the size of a node) plus the test cluster's
 needs (squeue for status: it has no accounting database; short waits). The same
 targets run locally at the same time in another folder; design, labels and scores must
-be equal. Jobs must have been granted what the config asks. A job no node can hold
+be equal. The short per-(representation, target) jobs and the audio shards run batched
+in the profile's job groups, each job once. Jobs must have been granted what the config
+asks (a group: its largest member's CPUs and memory, the sum of the runtimes). A job no node can hold
 must make Snakemake fail at once with SLURM's reason, not wait.
 
 All of it is one test: the cluster's ports and /etc/slurm/slurm.conf allow one cluster
@@ -119,6 +121,42 @@ def _assert_same_results(slurm_dir: Path, local_dir: Path, targets: list[str]) -
             assert a.read_text() == b.read_text(), f"{target} differs between the SLURM and the local run"
 
 
+def _jobs_in_group_logs(slurm_dir: Path) -> dict[str, int]:
+    """The jobs that group submissions ran (by first output), each with the number of times it ran.
+    A group's SLURM log holds the Snakemake output of its members; each member's own
+    execution (the job step) is printed as ``localrule NAME:`` with its outputs."""
+    counts: dict[str, int] = {}
+    for log in (slurm_dir / "results" / "logs" / "slurm").glob("group_*/**/*.log"):
+        text = log.read_text(errors="replace")
+        for outputs in re.findall(r"^localrule \w+:\n(?:\s+input: .*\n)?\s+output: (.*)$", text, re.M):
+            first = outputs.split(", ")[0]
+            counts[first] = counts.get(first, 0) + 1
+    return counts
+
+
+def _runtime(study: dict, stage: str) -> int:
+    """A stage's runtime (minutes) in the validated config; resources.default where unset."""
+    from onerep.config import validate
+
+    resources = validate(study)["resources"]
+    return int(resources.get(stage, {}).get("runtime") or resources["default"]["runtime"])
+
+
+def _limit(minutes: int) -> str:
+    """A time limit as squeue prints it."""
+    return f"{minutes}:00" if minutes < 60 else f"{minutes // 60}:{minutes % 60:02d}:00"
+
+
+def _shards(study: dict) -> int:
+    """Audio shards of the study's data sets (the corpus and its targets)."""
+    from onerep.config import validate
+
+    cfg = validate(study)
+    shards = cfg["audio"]["shards"]
+    names = ["corpus", *(t["name"] for t in cfg["targets"])]
+    return sum(int(shards.get(n, shards["default"])) for n in names)
+
+
 def _check_study(cluster: Cluster, workdir: Path, env_with_venv: dict[str, str]) -> None:
     """The study through SLURM equals a local run; jobs got what the config asks; a rerun submits nothing."""
     study = yaml.safe_load(CONFIG.read_text())
@@ -143,26 +181,49 @@ def _check_study(cluster: Cluster, workdir: Path, env_with_venv: dict[str, str])
             local_rc = local.wait(timeout=STUDY_LIMIT_S + 60)
     assert rc == 0, f"SLURM run failed (exit {rc} after {seconds:.0f} s):\n{_diagnosis(cluster, out)}"
     assert local_rc == 0, (local_dir / "snakemake.log").read_text()[-4000:]
-    # Snakemake can exit 0 with jobs left undone (groups after a checkpoint): count them.
+    # Snakemake can exit 0 with jobs left undone (it did with groups after a checkpoint): count them.
     done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", out)
     assert done and done[-1][0] == done[-1][1], f"SLURM run did not finish every job:\n{out[-3000:]}"
 
     _assert_same_results(slurm_dir, local_dir, targets)
 
-    # Every job went through SLURM, once, and got what the config asks.
+    # Every submission went through SLURM once and completed; the per-(representation,
+    # target) jobs and the audio shards ran batched in the profile's groups (features,
+    # scores, audio), group-components of them to a submission, and each job ran once.
     job_ids = re.findall(r"has been submitted with SLURM jobid (\d+)", out)
-    assert len(job_ids) == len(set(job_ids)) == int(done[-1][1])
+    assert len(job_ids) == len(set(job_ids)), _diagnosis(cluster, out)
     jobs = _queue(cluster, job_ids)
     assert len(jobs) == len(job_ids), _diagnosis(cluster, out)
     assert {j["state"] for j in jobs} == {"COMPLETED"}, _diagnosis(cluster, out)
+    sizes = {k: int(v) for k, v in (g.split("=") for g in yaml.safe_load(
+        (PROFILE / "config.yaml").read_text())["group-components"])}
+    n_shards, n_scores = _shards(study), sum(t.startswith("results/scores/") for t in targets)
+    members = {"features": n_scores, "scores": n_scores, "audio": n_shards}
+    groups = {g: [j for j in jobs if j["comment"].startswith(f"rule_{g}")] for g in members}
+    for name, group in groups.items():
+        assert len(group) == -(-members[name] // sizes[name]), (name, _diagnosis(cluster, out))
+    ran = _jobs_in_group_logs(slurm_dir)
+    assert all(n == 1 for n in ran.values()), ran  # each job ran once
+    assert {o.split("/")[2] for o in ran if o.startswith("results/features/")} == {run}
+    assert {o for o in ran if o.startswith("results/scores/")} == {t for t in targets if t.startswith("results/scores/")}
+    assert sum(o.startswith("results/mel/") for o in ran) == sum(o.startswith("results/audio/") for o in ran) == n_shards
+    assert len(ran) == n_scores * 2 + n_shards * 2
+    n_groups = sum(map(len, groups.values()))
+    assert len(job_ids) == int(done[-1][1]) - len(ran) + n_groups, _diagnosis(cluster, out)
     train = [j for j in jobs if j["comment"].startswith("rule_train_wildcards_")]
     assert [j["comment"] for j in train] == [f"rule_train_wildcards_{run}"], _diagnosis(cluster, out)
     for job in train:
         assert (int(job["cpus"]), job["memory"], job["limit"]) == (
             train_res["threads"], f"{train_res['mem_mb']}M", f"{train_res['runtime']}:00"), job
-    others = [j for j in jobs if j not in train and "demo_world" not in j["comment"]]
+    batched = [j for g in groups.values() for j in g]
+    others = [j for j in jobs if j not in train and j not in batched and "demo_world" not in j["comment"]]
     assert {(j["cpus"], j["memory"]) for j in others} == {("1", "2000M")}, _diagnosis(cluster, out)
-    # Each job's SLURM log is kept under results/logs/slurm/<rule>/<wildcards>/<jobid>.log.
+    # A group runs its members one at a time: it asks for the largest member's CPUs and
+    # memory (here 1 and 2000 MB each) and the sum of their runtimes.
+    assert {(j["cpus"], j["memory"]) for j in batched} == {("1", "2000M")}, _diagnosis(cluster, out)
+    assert groups["features"][0]["limit"] == _limit(members["features"] * _runtime(study, "extract"))
+    assert groups["scores"][0]["limit"] == _limit(members["scores"] * _runtime(study, "evaluate"))
+    # Each job's SLURM log is kept under results/logs/slurm/<rule or group>/<wildcards>/<jobid>.log.
     logs = {p.stem for p in (slurm_dir / "results" / "logs" / "slurm").rglob("*.log")}
     assert set(job_ids) <= logs
     # A second run submits nothing.

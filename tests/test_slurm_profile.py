@@ -28,8 +28,17 @@ def test_profile_settings() -> None:
     # every GPU rule goes to the GPU partition; nothing else is singled out
     assert set(PROFILE["set-resources"]) == GPU_RULES
     assert all(v.get("slurm_partition") for v in PROFILE["set-resources"].values())
-    # grouping downstream of a checkpoint is broken in Snakemake 9 (see the profile)
-    assert "group-components" not in PROFILE and "groups" not in PROFILE
+    # the short per-(representation, target) jobs run batched, one kind (one partition) per group
+    groups = dict(g.split("=") for g in PROFILE["groups"])
+    assert groups == {"extract": "features", "baseline_rand": "features", "evaluate_mlp": "scores",
+                      "evaluate_tagging": "scores", "evaluate_als": "scores", "acquire": "audio",
+                      "mel_shard": "audio"}
+    sizes = dict(g.split("=") for g in PROFILE["group-components"])
+    assert set(sizes) == set(groups.values()) and all(int(n) > 1 for n in sizes.values())
+    # a group holds one GPU and one member at a time (the executor runs members in turn),
+    # both limits per group job, not across the cluster
+    assert PROFILE["resources"] == ["gpu=1", "group_slot=1"]
+    assert PROFILE["set-resource-scopes"] == ["gpu=local", "group_slot=local"]
 
 
 @pytest.mark.parametrize("path", sorted(RULES.glob("*.smk")), ids=lambda p: p.name)
@@ -49,9 +58,13 @@ def test_paper_study_dry_run(tmp_path: Path, repo: Path, env_with_venv: dict[str
     plan = parse_dry_run(dry_run(repo, tmp_path, configfile, env_with_venv))
     rules = plan.by_rule()
     counts = {rule: len(jobs) for rule, jobs in rules.items()}
-    assert counts["train"] == counts["extract"] == 425
-    assert counts["evaluate_mlp"] == counts["evaluate_als"] == 432  # 425 runs, mfcc, 6 rand-*
-    assert counts["labels"] == 7 and counts["target_splits"] == 7 and counts["shard_manifest"] == 8
+    # one job per (representation, target): 425 runs and 6 rand-* on 7 targets; mfcc on 7
+    assert counts["train"] == 425 and counts["extract"] == 425 * 7 and counts["baseline_rand"] == 6 * 7
+    assert counts["baseline_mfcc"] == 7
+    assert counts["evaluate_mlp"] == 432 * 6 and counts["evaluate_als"] == 432  # 425 runs, mfcc, 6 rand-*
+    assert counts["labels"] == 7 and counts["target_splits"] == 7 and counts["mel_merge"] == 8
+    # audio shards fixed at parse time (paper.yaml's audio.shards: 100 + 50 + 8 + 14 + 4 x 2), no checkpoint
+    assert counts["acquire"] == counts["mel_shard"] == 180 and "shard_manifest" not in counts
     cluster = [j for j in plan.jobs if j.rule not in NORUN_RULES]
     # GPUs on the network jobs only (the paper's resources: train and extract gpu: 1)
     assert {j.rule for j in cluster if j.gpus} == GPU_RULES
@@ -61,6 +74,21 @@ def test_paper_study_dry_run(tmp_path: Path, repo: Path, env_with_venv: dict[str
         assert job.resources.get("slurm_partition") == partition, job
         assert int(job.resources["mem_mb"]) > 0 and int(job.resources["runtime"]) > 0, job
         assert job.threads <= PROFILE["cores"], job
-    # one cluster job per job: 1,769 for the paper's study, plus 2 per audio shard
-    assert all(len(g) == 1 for g in plan.groups)
-    assert plan.cluster_jobs == len(cluster) == 1769
+    # Groups: each job in at most one, each group of one kind and at most group-components
+    # connected parts (a shard's acquire + mel_shard is one part).
+    members = [i for g in plan.groups for i in g]
+    assert len(members) == len(set(members))
+    rule_of = {j.jobid: j.rule for j in plan.jobs}
+    group_of = dict(g.split("=") for g in PROFILE["groups"])
+    sizes = {k: int(v) for k, v in (g.split("=") for g in PROFILE["group-components"])}
+    for g in plan.groups:
+        kinds = {group_of[rule_of[i]] for i in g}
+        assert len(kinds) == 1, g
+        parts = len(g) // 2 if kinds == {"audio"} else len(g)
+        assert parts <= sizes[kinds.pop()], g
+    grouped = {rule_of[i] for i in members}
+    assert grouped == set(group_of) - {"evaluate_tagging"}  # the paper has no tagging target
+    # 6,401 short jobs in 468 submissions; 940 in all (bench/slurm_jobs.py prints the same):
+    # 3,017 feature jobs / 16, 3,024 evaluations / 16, 180 shards / 2, plus 472 ungrouped jobs
+    assert len(plan.groups) == 189 + 189 + 90
+    assert plan.cluster_jobs == len(cluster) - len(members) + len(plan.groups) == 940

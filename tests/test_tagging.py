@@ -434,8 +434,8 @@ def test_mixed_main_metrics_of_one_target_are_an_error(tmp_path: Path) -> None:
 @pytest.mark.workflow
 def test_rules_plan_tagging_targets(tmp_path: Path, repo: Path, env_with_venv: dict) -> None:
     """Dry run of targets.smk + evaluate.smk with both tagging kinds: their manifests take
-    the audio folder as input, and one evaluate_tagging job per representation carries
-    each target's main metric."""
+    the audio folder as input, and one evaluate_tagging job per (representation, target)
+    carries that target's main metric."""
     exe = shutil.which("snakemake", path=env_with_venv["PATH"])
     if exe is None:
         pytest.skip("snakemake is not installed")
@@ -471,10 +471,13 @@ def test_rules_plan_tagging_targets(tmp_path: Path, repo: Path, env_with_venv: d
         if len(parts) == 2 and parts[1].isdigit():
             jobs[parts[0]] = int(parts[1])
     assert jobs["target_manifest"] == 3 and jobs["target_splits"] == 3
-    assert jobs["evaluate_mlp"] == 1 and jobs["evaluate_tagging"] == 1
-    tagging = next(line for line in text.splitlines() if "onerep evaluate" in line and "mtg.tsv" in line)
-    assert '"main_metric": "pr_auc"' in tagging and '"main_metric": "roc_auc"' in tagging
-    assert '"task": "tagging"' in tagging and '"target": "g"' not in tagging
+    assert jobs["evaluate_mlp"] == 1 and jobs["evaluate_tagging"] == 2
+    commands = [line for line in text.splitlines() if "onerep evaluate" in line]
+    mtg = next(line for line in commands if "mtg.tsv" in line)
+    mtt = next(line for line in commands if "mtt.tsv" in line)
+    assert '"main_metric": "pr_auc"' in mtg and '"main_metric": "roc_auc"' not in mtg
+    assert '"main_metric": "roc_auc"' in mtt and "mtg.tsv" not in mtt
+    assert '"task": "tagging"' in mtg and '"target": "g"' not in mtg
     assert "audio/mtg" in text
     assert all(p in text for p in split_files)
 

@@ -19,6 +19,16 @@ import yaml
 
 SCHEMA_FILE = "config.schema.yaml"
 
+#: Keys of earlier versions (dotted) -> what replaced them; an old config naming one fails
+#: with this hint rather than a plain "unknown key".
+REPLACED_KEYS = {
+    "audio.shard_size": (
+        "audio.shards, the number of shards per data set, fixed at parse time (data set name -> "
+        "shards, 'default' for the others, e.g. {default: 1, corpus: 100}); give a data set about "
+        "its number of tracks / shard_size shards"
+    ),
+}
+
 
 class ConfigError(ValueError):
     """A configuration that does not match the schema; the message names the key."""
@@ -73,6 +83,9 @@ def _message(error: jsonschema.ValidationError, schema: dict[str, Any]) -> str:
         parts = []
         for key in extra:
             full = f"{where}.{key}" if where != "<top level>" else key
+            if full in REPLACED_KEYS:
+                parts.append(f"key '{full}' was removed: replaced by {REPLACED_KEYS[full]}")
+                continue
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             parts.append(f"unknown key '{full}'{hint}; allowed here: {', '.join(allowed)}")

@@ -2,9 +2,8 @@
 
 Used by tests/test_slurm_profile.py and bench/slurm_jobs.py. A dry run prints each job
 with its ``threads:`` and ``resources:`` lines; jobs of a group job are printed indented
-under a ``Group job NAME`` line. Jobs after the shard_manifest checkpoint that depend on
-the shard list (acquire, mel_shard) appear only once the checkpoint has run, so a dry
-run of a fresh study lists every job except those two per shard.
+under a ``Group job NAME`` line. The workflow has no checkpoint (audio shards are fixed
+at parse time), so a dry run of a fresh study lists every job, the audio shards' included.
 """
 
 from __future__ import annotations

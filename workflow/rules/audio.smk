@@ -1,15 +1,21 @@
 # Audio stage (SPEC section 2): manifest -> shards -> acquisition -> mel per shard ->
 # one mel store per data set (+ records of every track), and the corpus scaler.
 #
-#   checkpoint shard_manifest  audio/{dataset}/shards/shard-NNNN.tsv   (audio.shard_size tracks)
-#   rule acquire               audio/{dataset}/acquired/shard-NNNN.tsv (downloads in audio/{dataset}/files/)
-#   rule mel_shard             mel/{dataset}/shard-NNNN.h5 (temporary) + shard-NNNN.records.tsv
-#   rule mel_merge             mel/{dataset}.h5 + mel/{dataset}.records.tsv (stops past audio.max_loss_fraction)
-#   rule scaler                corpus/scaler.npz from mel/corpus.h5 and corpus/split.tsv
+#   rule acquire     audio/{dataset}/acquired/shard-NNNN.tsv (downloads in audio/{dataset}/files/)
+#   rule mel_shard   mel/{dataset}/shard-NNNN.h5 (temporary) + shard-NNNN.records.tsv
+#   rule mel_merge   mel/{dataset}.h5 + mel/{dataset}.records.tsv, in manifest order
+#                    (stops past audio.max_loss_fraction)
+#   rule scaler      corpus/scaler.npz from mel/corpus.h5 and corpus/split.tsv
+#
+# The shards are fixed at parse time: a data set has audio.shards[dataset] (else
+# audio.shards.default) shards, and a track's shard is a hash of its id
+# (onerep.audio.manifest.shard_of), so no checkpoint is needed (one would make Snakemake
+# re-form job groups at each re-evaluation of the DAG). Each acquire job reads the whole
+# manifest and keeps its shard's tracks; a shard may be empty.
 #
 # Each job gets only the settings it depends on: changing a mel parameter reruns the
-# mel shards and what follows, a download setting the acquisition, audio.shard_size
-# the sharding; a target's manifest reruns only that data set's shards. Shard stores
+# mel shards and what follows, a download setting or a data set's number of shards the
+# acquisition; a target's manifest reruns only that data set's shards. Shard stores
 # are temporary (they would double the disk use: ~60 GB for the paper's corpus); they
 # are kept until their merge succeeds, so after a loss-check failure raising
 # audio.max_loss_fraction reruns only the merge.
@@ -18,7 +24,7 @@
 # params of a data set's mel shards only where it applies (not null, and the data set
 # in audio.excerpt_datasets or that list null): with the default (null) the params are
 # exactly those of MEL_KEYS, as before the option existed, and nothing reruns.
-import os
+from onerep.audio.manifest import shard_count, shard_ids
 
 AUDIO = f"{R}/audio"
 MEL = f"{R}/mel"
@@ -38,14 +44,24 @@ MEL_KEYS = [
     )
 ]
 DATASET_RE = "[a-z][a-z0-9_]*"
-SHARD_RE = "[0-9]+"  # no {m,n} here: Snakemake reads braces in constraints as wildcards
 
-_unknown_excerpt = sorted(set(config["audio"].get("excerpt_datasets") or []) - set(DATASETS))
-if _unknown_excerpt:
-    raise ValueError(
-        f"audio.excerpt_datasets: unknown data set(s) {', '.join(_unknown_excerpt)}; "
-        f"the data sets are {', '.join(DATASETS)}"
-    )
+for _key, _names in (("audio.excerpt_datasets", config["audio"].get("excerpt_datasets") or []),
+                     ("audio.shards", set(config["audio"]["shards"]) - {"default"})):
+    _unknown = sorted(set(_names) - set(DATASETS))
+    if _unknown:
+        raise ValueError(
+            f"{_key}: unknown data set(s) {', '.join(_unknown)}; the data sets are {', '.join(DATASETS)}"
+        )
+
+
+def dataset_shards(dataset):
+    """Shard ids (0000, 0001, ...) of a data set: audio.shards[dataset], else audio.shards.default."""
+    return shard_ids(shard_count(config["audio"]["shards"], dataset))
+
+
+# Shard ids of any data set (no {m,n} here: Snakemake reads braces in constraints as
+# wildcards); acquire's input function holds a shard to its data set's range.
+SHARD_RE = "|".join(max((dataset_shards(d) for d in DATASETS), key=len))
 
 
 def excerpt_applies(dataset):
@@ -69,49 +85,30 @@ def manifest_path(dataset):
     return f"{R}/targets/{dataset}/manifest.tsv"
 
 
-def audio_shards(wildcards):
-    """Shard ids of a data set (known once checkpoint shard_manifest has run)."""
-    folder = checkpoints.shard_manifest.get(dataset=wildcards.dataset).output[0]
-    return sorted(glob_wildcards(os.path.join(folder, "shard-{shard}.tsv")).shard)
+def manifest_of_shard(wildcards):
+    """The manifest of a shard's data set; a shard outside the data set's audio.shards is an error."""
+    shards = dataset_shards(wildcards.dataset)
+    if wildcards.shard not in shards:
+        raise ValueError(
+            f"shard {wildcards.shard} of data set {wildcards.dataset}: audio.shards gives it "
+            f"{len(shards)} shard(s), {shards[0]} to {shards[-1]}"
+        )
+    return manifest_path(wildcards.dataset)
 
 
-def shard_mels(wildcards):
-    return expand(f"{MEL}/{wildcards.dataset}/shard-{{shard}}.h5", shard=audio_shards(wildcards))
-
-
-def shard_records(wildcards):
-    return expand(f"{MEL}/{wildcards.dataset}/shard-{{shard}}.records.tsv", shard=audio_shards(wildcards))
-
-
-checkpoint shard_manifest:
-    input:
-        manifest=lambda wc: manifest_path(wc.dataset),
-    output:
-        directory(f"{AUDIO}/{{dataset}}/shards"),
-    params:
-        settings=settings("audio.shard_size"),
-    wildcard_constraints:
-        dataset=DATASET_RE,
-    log:
-        f"{LOGS}/shard_manifest/{{dataset}}.log",
-    benchmark:
-        f"{BENCH}/shard_manifest/{{dataset}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=res("acquire", "mem_mb"),
-        runtime=res("acquire", "runtime"),
-    shell:
-        "onerep audio-shard --manifest {input.manifest:q} --out {output:q} "
-        "--settings {params.settings:q} --log {log:q}"
+def shard_files(suffix):
+    """Input function: the files mel/{dataset}/shard-NNNN<suffix> of every shard of a data set."""
+    return lambda wc: [f"{MEL}/{wc.dataset}/shard-{shard}{suffix}" for shard in dataset_shards(wc.dataset)]
 
 
 rule acquire:
     input:
-        f"{AUDIO}/{{dataset}}/shards/shard-{{shard}}.tsv",
+        manifest=manifest_of_shard,
     output:
         f"{AUDIO}/{{dataset}}/acquired/shard-{{shard}}.tsv",
     params:
         settings=settings("audio.download"),
+        shards=lambda wc: len(dataset_shards(wc.dataset)),
         files=f"{AUDIO}/{{dataset}}/files",
     wildcard_constraints:
         dataset=DATASET_RE,
@@ -124,9 +121,10 @@ rule acquire:
     resources:
         mem_mb=res("acquire", "mem_mb"),
         runtime=res("acquire", "runtime"),
+        group_slot=1,
     shell:
-        "onerep audio-acquire --shard {input:q} --out {output:q} --files {params.files:q} "
-        "--settings {params.settings:q} --log {log:q}"
+        "onerep audio-acquire --manifest {input.manifest:q} --shard {wildcards.shard} --shards {params.shards} "
+        "--out {output:q} --files {params.files:q} --settings {params.settings:q} --log {log:q}"
 
 
 rule mel_shard:
@@ -148,6 +146,7 @@ rule mel_shard:
     resources:
         mem_mb=res("mel", "mem_mb"),
         runtime=res("mel", "runtime"),
+        group_slot=1,
     shell:
         "OMP_NUM_THREADS=1 onerep audio-mel --acquired {input:q} --out {output.h5:q} "
         "--records {output.records:q} --threads {threads} --settings {params.settings:q} --log {log:q}"
@@ -155,8 +154,9 @@ rule mel_shard:
 
 rule mel_merge:
     input:
-        h5=shard_mels,
-        records=shard_records,
+        manifest=lambda wc: manifest_path(wc.dataset),
+        h5=shard_files(".h5"),
+        records=shard_files(".records.tsv"),
     output:
         h5=f"{MEL}/{{dataset}}.h5",
         records=f"{MEL}/{{dataset}}.records.tsv",
@@ -173,7 +173,7 @@ rule mel_merge:
         mem_mb=res("mel", "mem_mb"),
         runtime=res("mel", "runtime"),
     shell:
-        "onerep audio-merge --dataset {wildcards.dataset} --shards {input.h5:q} "
+        "onerep audio-merge --dataset {wildcards.dataset} --manifest {input.manifest:q} --shards {input.h5:q} "
         "--shard-records {input.records:q} --out {output.h5:q} --out-records {output.records:q} "
         "--settings {params.settings:q} --log {log:q}"
 

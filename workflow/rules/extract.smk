@@ -37,84 +37,87 @@ def _alternatives(names):
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
-# One job per representation covers every target: the network (and torch) is loaded
-# once, not once per (representation, target) file.
-TARGET_NAMES = list(TARGETS)
-ALL_TARGET_MELS = [f"{R}/mel/{t}.h5" for t in TARGET_NAMES]
+# One job per (representation, target): adding, removing or changing one target runs
+# that target's jobs only, and a new run of the design only its own. Locally each job
+# pays one Python + torch start-up (about 1.2 s); on a cluster the SLURM profile
+# batches these short jobs into group jobs (workflow/profiles/slurm/config.yaml).
+_TARGET_RE = _alternatives(TARGETS)
 
 
 rule extract:
     input:
         model=f"{R}/runs/{{rep}}/model.pt",
-        mel=ALL_TARGET_MELS,
+        mel=f"{R}/mel/{{target}}.h5",
     output:
-        [f"{FEATURES}/{{rep}}/{t}.h5" for t in TARGET_NAMES],
+        f"{FEATURES}/{{rep}}/{{target}}.h5",
     params:
         settings=settings("extract.batch_size", "train.device"),
-        targets=TARGET_NAMES,
     wildcard_constraints:
         rep=_alternatives(RUN_IDS),
+        target=_TARGET_RE,
     log:
-        f"{LOGS}/extract/{{rep}}.log",
+        f"{LOGS}/extract/{{rep}}/{{target}}.log",
     benchmark:
-        f"{BENCH}/extract/{{rep}}.tsv"
+        f"{BENCH}/extract/{{rep}}/{{target}}.tsv"
     threads: res("extract", "threads")
     resources:
         mem_mb=res("extract", "mem_mb"),
         runtime=res("extract", "runtime"),
         gpu=res("extract", "gpu"),
         torch_jobs=1,
+        group_slot=1,
     shell:
         "onerep extract-features --model {input.model:q} --mel {input.mel:q} --rep {wildcards.rep} "
-        "--target {params.targets:q} --settings {params.settings:q} --threads {threads} "
+        "--target {wildcards.target} --settings {params.settings:q} --threads {threads} "
         "--out {output:q} --log {log:q}"
 
 
 rule baseline_mfcc:
     input:
-        mel=ALL_TARGET_MELS,
+        mel=f"{R}/mel/{{target}}.h5",
     output:
-        [f"{FEATURES}/mfcc/{t}.h5" for t in TARGET_NAMES],
-    params:
-        targets=TARGET_NAMES,
+        f"{FEATURES}/mfcc/{{target}}.h5",
+    wildcard_constraints:
+        target=_TARGET_RE,
     log:
-        f"{LOGS}/baseline_mfcc/baseline_mfcc.log",
+        f"{LOGS}/baseline_mfcc/{{target}}.log",
     benchmark:
-        f"{BENCH}/baseline_mfcc/baseline_mfcc.tsv"
+        f"{BENCH}/baseline_mfcc/{{target}}.tsv"
     threads: 1
     resources:
         mem_mb=res("extract", "mem_mb"),
         runtime=res("extract", "runtime"),
     shell:
-        "onerep baseline-mfcc --mel {input.mel:q} --target {params.targets:q} --out {output:q} "
+        "onerep baseline-mfcc --mel {input.mel:q} --target {wildcards.target} --out {output:q} "
         "--log {log:q}"
 
 
 rule baseline_rand:
     input:
-        mel=ALL_TARGET_MELS,
+        mel=f"{R}/mel/{{target}}.h5",
         scaler=f"{R}/corpus/scaler.npz",
     output:
-        [f"{FEATURES}/rand-{{strategy}}/{t}.h5" for t in TARGET_NAMES],
+        f"{FEATURES}/rand-{{strategy}}/{{target}}.h5",
     params:
         settings=settings("seed", "design.sources", "sources.k", "train.width",
                           "extract.batch_size", "train.device"),
-        targets=TARGET_NAMES,
     wildcard_constraints:
         strategy=_alternatives(config["design"]["strategies"]),
+        target=_TARGET_RE,
     log:
-        f"{LOGS}/baseline_rand/{{strategy}}.log",
+        f"{LOGS}/baseline_rand/{{strategy}}/{{target}}.log",
     benchmark:
-        f"{BENCH}/baseline_rand/{{strategy}}.tsv"
+        f"{BENCH}/baseline_rand/{{strategy}}/{{target}}.tsv"
     threads: res("extract", "threads")
     resources:
         mem_mb=res("extract", "mem_mb"),
         runtime=res("extract", "runtime"),
         gpu=res("extract", "gpu"),
         torch_jobs=1,
+        group_slot=1,
     shell:
         "onerep baseline-rand --strategy {wildcards.strategy} --scaler {input.scaler:q} "
-        "--mel {input.mel:q} --target {params.targets:q} --settings {params.settings:q} "
+        "--mel {input.mel:q} --target {wildcards.target} --settings {params.settings:q} "
         "--threads {threads} --out {output:q} --log {log:q}"
 
 
@@ -126,7 +129,7 @@ rule user_features:
         f"{FEATURES}/user-{{name}}/{{target}}.h5",
     wildcard_constraints:
         name=_alternatives([r[5:] for r in USER_FEATURES]),
-        target=_alternatives(TARGETS),
+        target=_TARGET_RE,
     log:
         f"{LOGS}/user_features/{{name}}/{{target}}.log",
     benchmark:

@@ -44,7 +44,7 @@ from typing import Any
 
 from .. import __version__
 from ..util import progress, write_text_atomic
-from .manifest import Track, read_manifest, read_tsv, relative_to, resolve
+from .manifest import Track, read_manifest, read_tsv, relative_to, resolve, shard_tracks
 
 log = logging.getLogger(__name__)
 
@@ -439,14 +439,23 @@ def read_acquired(path: str | Path) -> list[Acquired]:
     return out
 
 
-def acquire_shard(shard_tsv: str | Path, out_tsv: str | Path, files_dir: str | Path,
-                  settings: DownloadSettings, sleep: Callable[[float], None] = time.sleep) -> list[Acquired]:
-    """Acquire the tracks of one shard manifest and write its record TSV."""
-    tracks = read_manifest(shard_tsv)
+def acquire_shard(manifest: str | Path, out_tsv: str | Path, files_dir: str | Path, settings: DownloadSettings,
+                  shard: int = 0, n_shards: int = 1, sleep: Callable[[float], None] = time.sleep) -> list[Acquired]:
+    """Acquire the tracks of shard ``shard`` of ``n_shards`` of a manifest and write its record TSV.
+
+    The shard's tracks are :func:`onerep.audio.manifest.shard_tracks`'s (manifest order;
+    the default 0 of 1 is the whole manifest), their relative locations resolved against
+    the manifest's folder. A shard may be empty: its record TSV then has the header only.
+    A manifest without any track is an error.
+    """
+    every = read_manifest(manifest)
+    if not every:
+        raise ValueError(f"{manifest}: the manifest lists no tracks")
+    tracks = shard_tracks(every, shard, n_shards)
     records = acquire_tracks(tracks, files_dir, settings, sleep)
     write_acquired(out_tsv, records)
     n_ok = sum(r.ok for r in records)
-    log.info("%s: %d of %d tracks acquired", shard_tsv, n_ok, len(records))
+    log.info("%s, shard %d of %d: %d of %d tracks acquired", manifest, shard, n_shards, n_ok, len(records))
     for r in records:
         if not r.ok:
             log.warning("%s: %s", r.track_id, r.reason)

@@ -71,22 +71,12 @@ def _download(args: argparse.Namespace, audio: dict[str, Any]):
 # -- handlers ------------------------------------------------------------------
 
 
-def _cmd_shard(args: argparse.Namespace) -> int:
-    from .manifest import shard_manifest
-
-    setup_logging(args.log)
-    audio = audio_settings(args.settings)
-    size = args.shard_size or int(audio["shard_size"])
-    shard_manifest(args.manifest, args.out, size)
-    return 0
-
-
 def _cmd_acquire(args: argparse.Namespace) -> int:
     from .acquire import acquire_shard
 
     setup_logging(args.log)
     audio = audio_settings(args.settings)
-    acquire_shard(args.shard, args.out, args.files, _download(args, audio))
+    acquire_shard(args.manifest, args.out, args.files, _download(args, audio), args.shard, args.shards)
     return 0
 
 
@@ -105,7 +95,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     setup_logging(args.log)
     audio = audio_settings(args.settings)
     max_loss = args.max_loss if args.max_loss is not None else float(audio["max_loss_fraction"])
-    merge_dataset(args.dataset, args.shards, args.shard_records, args.out, args.out_records, max_loss)
+    merge_dataset(args.dataset, args.manifest, args.shards, args.shard_records, args.out, args.out_records, max_loss)
     return 0
 
 
@@ -171,26 +161,19 @@ def register(subparsers: Any) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
 
     p = subparsers.add_parser(
-        "audio-shard", formatter_class=fmt, help="split an audio manifest into shards",
-        description="Split a manifest into OUT/shard-NNNN.tsv files of audio.shard_size tracks (manifest order).\n"
-                    "Relative paths are rewritten relative to the shard files.\n\n"
-                    "  onerep audio-shard --manifest tracks.tsv --out results/audio/mine/shards --shard-size 500")
-    p.add_argument("--manifest", required=True, help=_MANIFEST_HELP)
-    p.add_argument("--out", required=True, help="output folder for shard-NNNN.tsv")
-    p.add_argument("--settings", help=_SETTINGS_HELP)
-    p.add_argument("--shard-size", type=int, help="tracks per shard (default: audio.shard_size)")
-    p.add_argument("--log", help="log file")
-    p.set_defaults(func=_cmd_shard)
-
-    p = subparsers.add_parser(
-        "audio-acquire", formatter_class=fmt, help="download / verify the audio of one shard",
-        description="Make every track of a shard manifest available locally and record the outcome.\n"
-                    "Local files are verified in place (exists, not empty, md5 if given); URLs are downloaded to\n"
-                    "--files with audio.download's concurrency, timeouts, retries (exponential backoff on\n"
-                    "connection errors, timeouts and HTTP 5xx; never on 404), resume and md5 check.\n"
+        "audio-acquire", formatter_class=fmt, help="download / verify the audio of one shard of a manifest",
+        description="Make every track of one shard of a manifest available locally and record the outcome.\n"
+                    "Shard I of N holds the tracks whose id hashes to I (onerep.audio.manifest.shard_of), in manifest\n"
+                    "order; the default 0 of 1 is the whole manifest. Local files are verified in place (exists, not\n"
+                    "empty, md5 if given); URLs are downloaded to --files with audio.download's concurrency,\n"
+                    "timeouts, retries (exponential backoff on connection errors, timeouts and HTTP 5xx; never on\n"
+                    "404), resume and md5 check.\n"
                     "Output TSV: track_id, status (ok/failed), reason, path, bytes, md5, location.\n\n"
-                    "  onerep audio-acquire --shard shards/shard-0000.tsv --out acquired/shard-0000.tsv --files files")
-    p.add_argument("--shard", required=True, help="shard manifest TSV (" + _MANIFEST_HELP + ")")
+                    "  onerep audio-acquire --manifest tracks.tsv --shard 0 --shards 4 \\\n"
+                    "      --out acquired/shard-0000.tsv --files files")
+    p.add_argument("--manifest", required=True, help=_MANIFEST_HELP)
+    p.add_argument("--shard", type=int, default=0, help="the shard to acquire, 0 .. N-1 (default 0)")
+    p.add_argument("--shards", type=int, default=1, help="N, the manifest's number of shards (default 1)")
     p.add_argument("--out", required=True, help="acquisition record TSV to write")
     p.add_argument("--files", required=True, help="folder for downloaded files")
     p.add_argument("--settings", help=_SETTINGS_HELP)
@@ -216,14 +199,16 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser(
         "audio-merge", formatter_class=fmt, help="merge a data set's shard mel stores",
-        description="Concatenate shard stores (in the order given) into the data set's mel store, write the records\n"
-                    "of every manifest track, and stop with an error when more than audio.max_loss_fraction of the\n"
-                    "tracks were lost.\n\n"
-                    "  onerep audio-merge --dataset gtzan --shards mel/gtzan/shard-*.h5 \\\n"
+        description="Merge shard stores into the data set's mel store with its tracks in manifest order (streamed,\n"
+                    "track by track), write the records of every manifest track (manifest order), and stop with an\n"
+                    "error when more than audio.max_loss_fraction of the tracks were lost.\n\n"
+                    "  onerep audio-merge --dataset gtzan --manifest targets/gtzan/manifest.tsv \\\n"
+                    "      --shards mel/gtzan/shard-*.h5 \\\n"
                     "      --shard-records mel/gtzan/shard-*.records.tsv --out mel/gtzan.h5 --out-records mel/gtzan.records.tsv")
     p.add_argument("--dataset", required=True, help="data set name (for messages and the store's attributes)")
-    p.add_argument("--shards", nargs="+", required=True, help="shard mel stores, in manifest order")
-    p.add_argument("--shard-records", nargs="+", required=True, help="shard records TSVs, same order")
+    p.add_argument("--manifest", required=True, help="the data set's manifest (gives the order of the tracks)")
+    p.add_argument("--shards", nargs="+", required=True, help="shard mel stores (any order)")
+    p.add_argument("--shard-records", nargs="+", required=True, help="shard records TSVs (any order)")
     p.add_argument("--out", required=True, help="data set mel store to write")
     p.add_argument("--out-records", required=True, help="data set records TSV to write")
     p.add_argument("--settings", help=_SETTINGS_HELP)

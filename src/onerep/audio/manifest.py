@@ -12,13 +12,19 @@ Empty cells mean "no checksum". Digits are compared in lower case. Manifests are
 written with ``track_id, location, md5`` (as before) plus ``sha256`` only when a track
 has one. Relative paths in every TSV this stage writes are likewise relative to that TSV's
 own folder, so a results folder can be moved as a whole.
+
+Shards: the workflow splits a data set's manifest into ``audio.shards`` shards (one
+acquisition and one mel job each), fixed at parse time: a track's shard is a hash of
+its id (:func:`shard_of`), so no job has to read the manifest to know the shards.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +35,8 @@ from ..util import write_text_atomic
 log = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = ("track_id", "location", "md5")
-SHARD_NAME = "shard-{:04d}.tsv"
+#: Shard ids (file names shard-<id>.tsv / .h5 in the workflow).
+SHARD_ID = "{:04d}"
 #: Checksum algorithms a manifest may give, with the number of hex digits of a digest.
 CHECKSUM_DIGITS = {"md5": 32, "sha256": 64}
 _ALGORITHM_OF_LENGTH = {n: name for name, n in CHECKSUM_DIGITS.items()}
@@ -158,21 +165,34 @@ def write_manifest(path: str | Path, tracks: list[Track]) -> None:
     write_text_atomic(path, "\n".join(lines) + "\n")
 
 
-def shard_manifest(manifest: str | Path, out_dir: str | Path, shard_size: int) -> list[Path]:
-    """Split a manifest into ``out_dir/shard-NNNN.tsv`` files of ``shard_size`` tracks (manifest order)."""
-    if shard_size < 1:
-        raise ValueError(f"audio.shard_size must be at least 1, got {shard_size}")
-    tracks = read_manifest(manifest)
-    if not tracks:
-        raise ValueError(f"{manifest}: the manifest lists no tracks")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for old in out_dir.glob("shard-*.tsv"):
-        old.unlink()
-    paths = []
-    for k, start in enumerate(range(0, len(tracks), shard_size)):
-        p = out_dir / SHARD_NAME.format(k)
-        write_manifest(p, tracks[start : start + shard_size])
-        paths.append(p)
-    log.info("%s: %d tracks in %d shards of up to %d", manifest, len(tracks), len(paths), shard_size)
-    return paths
+def shard_of(track_id: str, n_shards: int) -> int:
+    """The shard (0 .. ``n_shards`` - 1) of a track: the first 8 bytes of the SHA-1 of its id
+    (UTF-8) as a big-endian integer, modulo ``n_shards``.
+
+    Stable across machines and Python runs (unlike ``hash()``), so the workflow fixes the
+    shards of every data set at parse time from ``audio.shards`` alone.
+    """
+    if n_shards < 1:
+        raise ValueError(f"the number of shards must be at least 1, got {n_shards}")
+    digest = hashlib.sha1(track_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % n_shards
+
+
+def shard_count(shards: Mapping[str, int], dataset: str) -> int:
+    """A data set's number of shards from ``audio.shards``: its own entry, else ``default``."""
+    return int(shards.get(dataset, shards["default"]))
+
+
+def shard_ids(n_shards: int) -> list[str]:
+    """The ids of ``n_shards`` shards as the workflow names them: ``0000``, ``0001``, ..."""
+    return [SHARD_ID.format(i) for i in range(n_shards)]
+
+
+def shard_tracks(tracks: Sequence[Track], shard: int, n_shards: int) -> list[Track]:
+    """The tracks of shard ``shard`` of ``n_shards`` of a manifest's tracks (:func:`shard_of`), in manifest order.
+
+    May be empty (a small manifest split into many shards).
+    """
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} is outside the {n_shards} shard(s) 0 .. {n_shards - 1}")
+    return [t for t in tracks if shard_of(t.track_id, n_shards) == shard]

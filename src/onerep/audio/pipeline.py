@@ -6,9 +6,10 @@
   truncated, shorter than one crop) is recorded with the reason and skipped. With
   ``params.excerpt_seconds`` each file is first cut to its centred excerpt
   (:func:`onerep.audio.mel.excerpt_span`); the checks apply to the excerpt.
-* :func:`merge_dataset` concatenates the shard stores in manifest order into the
-  data set's store, writes the records of every manifest track, and stops with a
-  clear error when more than ``audio.max_loss_fraction`` of the tracks were lost.
+* :func:`merge_dataset` merges the shard stores into the data set's store in manifest
+  order (track by track, streamed), writes the records of every manifest track, and
+  stops with a clear error when more than ``audio.max_loss_fraction`` of the tracks
+  were lost.
 * :func:`extract_manifest` does acquisition + mel + records for any manifest in one
   process (the ``onerep audio-extract`` command), without Snakemake.
 """
@@ -111,32 +112,40 @@ def mel_shard(acquired_tsv: str | Path, out_h5: str | Path, records_tsv: str | P
     return records
 
 
-def merge_dataset(dataset: str, shard_h5: Sequence[str | Path], shard_records: Sequence[str | Path],
-                  out_h5: str | Path, out_records: str | Path, max_loss_fraction: float) -> list[Record]:
+def merge_dataset(dataset: str, manifest: str | Path, shard_h5: Sequence[str | Path],
+                  shard_records: Sequence[str | Path], out_h5: str | Path, out_records: str | Path,
+                  max_loss_fraction: float) -> list[Record]:
     """The ``mel_merge`` job: shard stores + records -> the data set's store and records.
 
-    Raises :class:`onerep.audio.records.LossError` (nothing written) when too many
-    tracks were lost; the shard records stay for inspection.
+    Both are written in the manifest's order (shards hold hashed subsets of the
+    manifest, :func:`onerep.audio.manifest.shard_of`), whatever the order of the shards.
+    The shard records must hold every manifest track exactly once. Raises
+    :class:`onerep.audio.records.LossError` (nothing written) when too many tracks were
+    lost; the shard records stay for inspection.
     """
     from .records import read_records
 
     if len(shard_h5) != len(shard_records):
         raise ValueError(f"data set {dataset!r}: {len(shard_h5)} shard stores but {len(shard_records)} records files")
-    records: list[Record] = []
+    by_id: dict[str, Record] = {}
     for p in shard_records:
-        records.extend(read_records(p))
+        for r in read_records(p):
+            if r.track_id in by_id:
+                raise ValueError(f"data set {dataset!r}: track {r.track_id!r} has records in two shards ({p})")
+            by_id[r.track_id] = r
+    order = [t.track_id for t in read_manifest(manifest)]
+    missing = [tid for tid in order if tid not in by_id]
+    extra = sorted(set(by_id) - set(order))
+    if missing or extra:
+        raise ValueError(f"data set {dataset!r}: the shard records do not match the manifest {manifest}: "
+                         f"{len(missing)} manifest track(s) without a record (e.g. {missing[:3]}), {len(extra)} "
+                         f"record(s) of tracks not in it (e.g. {extra[:3]}); rerun the data set's shards")
+    records = [by_id[tid] for tid in order]
     where = ", ".join(str(p) for p in shard_records[:2]) + (" ..." if len(shard_records) > 2 else "")
     check_loss(dataset, records, max_loss_fraction, where)
-    lost = sum(r.status != "ok" for r in records)
-    path = merge_stores(out_h5, list(shard_h5), {
-        "dataset": dataset, "n_manifest_tracks": len(records), "n_lost": lost})
-    from .store import MelStore
-
     kept = [r.track_id for r in records if r.status == "ok"]
-    with MelStore(path) as st:
-        if st.track_ids != kept:
-            path.unlink()
-            raise ValueError(f"data set {dataset!r}: shard stores and records disagree on the kept tracks")
+    merge_stores(out_h5, list(shard_h5), {
+        "dataset": dataset, "n_manifest_tracks": len(records), "n_lost": len(records) - len(kept)}, order=kept)
     write_records(out_records, records)
     log.info("data set %r: %d tracks in %s; lost %s", dataset, len(kept), out_h5, describe_loss(records))
     return records

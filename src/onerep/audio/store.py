@@ -384,8 +384,14 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def merge_stores(out: str | Path, shard_paths: Sequence[str | Path], extra_attrs: dict[str, Any] | None = None,
-                 block_frames: int = 1 << 16) -> Path:
-    """Concatenate shard stores (in the given order) into one store, streaming frames.
+                 block_frames: int = 1 << 16, order: Sequence[str] | None = None) -> Path:
+    """Merge shard stores into one store, streaming frames.
+
+    The tracks are written in ``order`` (track ids; every track of every shard exactly
+    once), or with ``order`` None the shards concatenated in the given order. Runs of
+    tracks that follow each other in one shard are copied in blocks of at most
+    ``block_frames`` frames; one shard is open at a time, so memory does not grow with
+    the data set or the number of shards.
 
     Every shard must have the same extraction parameters; a track id in two shards is
     an error. Library versions of the first shard are kept (differences are logged).
@@ -404,18 +410,49 @@ def merge_stores(out: str | Path, shard_paths: Sequence[str | Path], extra_attrs
         vdiff = [k for k in first.attrs if k.endswith("_version") and first.attrs[k] != st.attrs.get(k)]
         if vdiff:
             log.warning("%s was made with other library versions (%s) than %s", st.path, ", ".join(vdiff), first.path)
+    runs = _merge_runs(out, stores, order)
     total = int(sum(st.shape[0] for st in stores))
     attrs = {k: v for k, v in first.attrs.items() if k not in ("n_tracks", "total_frames")}
     attrs.update(extra_attrs or {})
     writer = StoreWriter(out, first.n_mels, str(first.attrs.get("dtype", first.dtype.name)),
                          int(first.attrs.get("crop_frames", 216)), attrs, total_frames=total)
     try:
-        for st in stores:
-            for block in st.iter_blocks([(0, st.shape[0])], block_frames):
+        for k, (s, (start, stop)) in enumerate(runs):
+            st = stores[s]
+            for block in st.iter_blocks([(st.offsets[start], st.offsets[stop])], block_frames):
                 writer.append_frames(block)
-            writer.add_tracks(st.track_ids, st.lengths.tolist())
-            st.close()
+            writer.add_tracks(st.track_ids[start:stop], st.lengths[start:stop].tolist())
+            if k + 1 == len(runs) or runs[k + 1][0] != s:
+                st.close()
         return writer.close()
     except BaseException:
         writer.abort()
         raise
+
+
+def _merge_runs(out: str | Path, stores: Sequence[MelStore],
+                order: Sequence[str] | None) -> list[tuple[int, tuple[int, int]]]:
+    """The merge's copies: (store index, (first row, stop row)) per run of consecutive rows of one store."""
+    where: dict[str, tuple[int, int]] = {}
+    for s, st in enumerate(stores):
+        for i, tid in enumerate(st.track_ids):
+            if tid in where:
+                raise ValueError(f"{out}: track {tid!r} appears twice, in {stores[where[tid][0]].path} and {st.path}")
+            where[tid] = (s, i)
+    if order is None:
+        return [(s, (0, len(st))) for s, st in enumerate(stores) if len(st)]
+    missing = [tid for tid in order if tid not in where]
+    listed = set(order)
+    extra = [tid for tid in where if tid not in listed]
+    if missing or extra or len(listed) != len(order):
+        raise ValueError(f"{out}: the shard stores do not hold the tracks to merge: "
+                         f"{len(missing)} missing (e.g. {missing[:3]}), {len(extra)} not listed (e.g. {extra[:3]}), "
+                         f"{len(order) - len(listed)} listed twice")
+    runs: list[tuple[int, tuple[int, int]]] = []
+    for tid in order:
+        s, i = where[tid]
+        if runs and runs[-1][0] == s and runs[-1][1][1] == i:
+            runs[-1] = (s, (runs[-1][1][0], i + 1))
+        else:
+            runs.append((s, (i, i + 1)))
+    return runs

@@ -46,8 +46,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def _targets(args: argparse.Namespace) -> list[tuple[str, str, str]]:
-    """The (mel store, target, output) triples of a command; one process serves many
-    targets so that torch is imported once per representation, not once per file."""
+    """The (mel store, target, output) triples of a command. The workflow runs one
+    (representation, target) per job; by hand, one process can serve several targets."""
     if not len(args.mel) == len(args.target) == len(args.out):
         raise ValueError(f"--mel, --target and --out need the same number of values "
                          f"(got {len(args.mel)}, {len(args.target)}, {len(args.out)})")
