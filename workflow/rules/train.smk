@@ -31,7 +31,7 @@ TRAIN_SETTINGS = settings(*_TRAIN_KEYS)
 # ... and how a job runs (device, compilation, checkpoint interval): passed outside
 # params, so changing them reruns nothing.
 TRAIN_RUNTIME = json.dumps(
-    {f"train.{k}": config["train"][k] for k in ("checkpoint_every", "device", "compile")},
+    {f"train.{k}": config["train"][k] for k in ("checkpoint_every", "device", "compile", "precision")},
     sort_keys=True,
 )
 _GPU_MODEL = res("train", "gpu_model")

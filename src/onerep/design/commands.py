@@ -39,7 +39,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="design seed (default: derived from the config's master seed)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--log", default=None, help="log file")
+    add_cost_arguments(p)
     p.set_defaults(func=run)
+
+    p = subparsers.add_parser(
+        "cost",
+        help="preview a study's training crops, extraction windows, device-hours and memory plan",
+        description=(
+            "Count what a study will compute, per phase of its design and in total: training crops "
+            "(l x m iterations per epoch, b crops each, 2b for self pairs), validation passes, "
+            "feature-extraction windows; the device-hours at the given or measured throughput; and "
+            "where a training run holds its mel frames. Needs no data; says where each size comes "
+            "from. 'onerep design --configfile' prints the same after the design."),
+    )
+    p.add_argument("--configfile", required=True, help="study config (YAML)")
+    p.add_argument("--budget", type=int, default=None, help="phase-3 runs (overrides design.budget)")
+    p.add_argument("--seed", type=int, default=None, help="design seed (as for onerep design)")
+    p.add_argument("--tsv", action="store_true", help="one tab-separated row per phase instead of the text")
+    add_cost_arguments(p)
+    p.set_defaults(func=run_cost)
+
+
+def add_cost_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of the cost preview (``onerep cost`` and ``onerep design``)."""
+    g = p.add_argument_group("cost preview")
+    g.add_argument("--samples-per-second", nargs="+", metavar="RATE",
+                   help="training crops per second: one number for all strategies, or strategy=number "
+                        "items (default: the package's measured table for the study's device and width)")
+    g.add_argument("--windows-per-second", nargs="+", metavar="RATE",
+                   help="forward passes per second of one network path (validation, extraction): a "
+                        "number or strategy=number items (default: 3x the training rate)")
+    g.add_argument("--throughput-table", default=None,
+                   help="TSV of measured rates (bench/gpu.py --write-table) instead of the package's")
+    g.add_argument("--device", choices=["cpu", "cuda"], default=None,
+                   help="device the rates are for (default: train.device; auto = cuda when "
+                        "resources.train.gpu > 0)")
+    g.add_argument("--train-tracks", type=int, default=None,
+                   help="training tracks of the corpus (default: from results, the manifest or the paper)")
+    g.add_argument("--valid-tracks", type=int, default=None, help="validation tracks of the corpus")
+    g.add_argument("--gpu-memory-gb", nargs="+", type=float, default=[80.0, 40.0], metavar="GB",
+                   help="free GPU memory (GB) of the cards to plan for (default: 80 40)")
 
 
 def _config_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -116,6 +155,21 @@ def _describe(info: dict[str, Any], out: Path) -> str:
     return "\n".join(lines)
 
 
+def cost_text(config: dict[str, Any], runs: pd.DataFrame, args: argparse.Namespace,
+              tsv: bool = False) -> str:
+    """The cost preview of ``config``'s run table ``runs`` with the command's options."""
+    from .cost import cost_table, format_cost, memory_lines, preview
+    from .throughput import read_table
+
+    table = read_table(args.throughput_table) if args.throughput_table else None
+    cost = preview(config, runs, device=args.device, samples=args.samples_per_second,
+                   windows=args.windows_per_second, table=table, train_tracks=args.train_tracks,
+                   valid_tracks=args.valid_tracks)
+    if tsv:
+        return cost_table(cost).to_csv(sep="\t", index=False, float_format="%.10g")
+    return format_cost(cost, memory_lines(config, cost.corpus, cost.device, args.gpu_memory_gb))
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``onerep design``."""
     setup_logging(args.log)
@@ -128,5 +182,22 @@ def run(args: argparse.Namespace) -> int:
         for line in text.splitlines():
             log.info(line)
     else:  # a preview at the terminal
+        import pandas as pd
+
         print(text)
+        if args.configfile:
+            runs = pd.read_csv(Path(args.out) / "runs.tsv", sep="\t")
+            print(cost_text(config, runs, args), end="")
+    return 0
+
+
+def run_cost(args: argparse.Namespace) -> int:
+    """Handler of ``onerep cost``."""
+    from onerep.config import load
+
+    from .runs import build_design, design_spec
+
+    config = load(args.configfile)
+    runs = build_design(design_spec(config, budget=args.budget, seed=args.seed)).table
+    print(cost_text(config, runs, args, tsv=args.tsv), end="")
     return 0

@@ -68,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the labels file of each labelled source, named <source>.h5 (none for 'self' alone)")
     p.add_argument("--settings", default="{}", help="JSON: the config's train section and audio.crop_frames")
     p.add_argument("--runtime", default=None,
-                   help="JSON: train.device, train.compile, train.checkpoint_every (how the job runs)")
+                   help="JSON: train.device, train.compile, train.precision, train.checkpoint_every "
+                        "(how the job runs)")
     p.add_argument("--out", required=True, help="run folder: model.pt, train_log.tsv, checkpoint.pt")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--placement", choices=["auto", "device", "host"], default="auto",
@@ -99,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def main(argv: list[str] | None = None) -> int:
     """This stage's commands alone (``python -m onerep.models.commands ...``): starts
     faster than ``onerep`` because no other stage is imported."""
-    from ..cli import ConfigError
+    from ..config import ConfigError
 
     parser = argparse.ArgumentParser(prog="python -m onerep.models.commands")
     register(parser.add_subparsers(dest="command", required=True))

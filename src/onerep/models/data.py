@@ -1,7 +1,8 @@
 """Training data held in memory: the mel frames, labels and the crop sampler.
 
 The mel store is read once per run into one float16 tensor ``(frames, 2, n_mels)``
-(on the GPU when one is used and the frames fit, else in pinned host memory) with the
+(on the GPU when one is used and the frames fit, else in pinned host memory: the
+memory plan of :mod:`onerep.models.device`) with the
 per-track offsets. A batch of crops is then pure index arithmetic: one random start per
 track, ``start + arange(crop)`` row indices, one ``index_select``. No HDF5 access, no
 worker processes and no per-sample Python loop after loading.
@@ -22,14 +23,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .device import device_memory, host_free_bytes, plan_placement
 from .strategies import SELF
 
 log = logging.getLogger("onerep.models")
 
 #: Frames read per HDF5 call while loading.
 READ_CHUNK = 1 << 17
-#: GPU memory kept free beside the mel tensor (activations, model, optimizer).
-GPU_RESERVE_BYTES = 6 << 30
 
 
 def _attr_value(v: Any) -> Any:
@@ -210,7 +210,8 @@ class MelBank:
         """Read the frames of store rows ``rows`` (in that order) into memory.
 
         ``placement``: ``device`` (on the compute device), ``host`` or ``auto`` (the
-        GPU when it is the compute device and the frames fit, else host memory).
+        GPU when it is the compute device and the frames fit, else host memory); the
+        decision is :func:`onerep.models.device.plan_placement`'s.
         """
         device = torch.device(device)
         rows = np.asarray(rows, dtype=np.int64)
@@ -218,14 +219,12 @@ class MelBank:
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         total = int(offsets[-1])
         nbytes = total * 2 * index.n_mels * 2
-        storage = torch.device("cpu")
-        if device.type == "cuda" and placement in ("auto", "device"):
-            free, _ = torch.cuda.mem_get_info(device)
-            if placement == "device" or nbytes + GPU_RESERVE_BYTES < free:
-                storage = device
-            else:
-                log.info("mel frames (%.1f GB) do not fit on %s (%.1f GB free): pinned host memory",
-                         nbytes / 1e9, device, free / 1e9)
+        memory = device_memory(device)
+        plan = plan_placement(nbytes, None if memory is None else memory[0], placement,
+                              host_free=host_free_bytes() if memory is not None else None)
+        if memory is not None:
+            (log.info if plan.where == "device" else log.warning)("%s", plan.message)
+        storage = device if plan.where == "device" else torch.device("cpu")
         pin = storage.type == "cpu" and device.type == "cuda"
         mel = torch.empty((total, 2, index.n_mels), dtype=torch.float16, device=storage,
                           pin_memory=pin)

@@ -15,13 +15,17 @@ their states are saved in each checkpoint together with the weights and optimize
 so a killed run resumes from its last checkpoint and, on the CPU, ends with the
 same parameters as a run that was never interrupted.
 
+The same code runs on every device; how the network computes there (bf16 autocast
+on CUDA, float32 on the CPU unless ``precision: bf16``; channels-last; fused Adam on
+CUDA) is the :class:`onerep.models.device.ComputePlan` of the device, and where the
+frames live is :func:`onerep.models.device.plan_placement`'s decision.
+
 Testing hook: with the environment variable ``ONEREP_TRAIN_KILL_AFTER_EPOCH=K`` the
 process kills itself (SIGKILL) right after writing the checkpoint of epoch K.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import math
@@ -48,6 +52,7 @@ from .checkpoint import (
     set_rng_states,
 )
 from .data import RunData, load_run_data
+from .device import PRECISIONS, ComputePlan, compute_plan, configure_torch, resolve_device
 from .network import MultiSourceNet, build_network
 from .strategies import SELF, get_strategy
 
@@ -81,6 +86,9 @@ class TrainSettings:
     checkpoint_every: int = 5
     device: str = "auto"
     compile: bool = False
+    #: Autocast precision: auto = bf16 on CUDA, float32 on the CPU (see
+    #: :func:`onerep.models.device.compute_plan`); bf16 on the CPU runs the GPU's numerics.
+    precision: str = "auto"
 
     #: Keys that change the trained parameters (they enter the resume fingerprint;
     #: ``epochs`` is left out so that a finished run can be extended).
@@ -157,34 +165,15 @@ class TrainSettings:
                              f"got {self.loss_weighting!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"training setting 'device' must be auto, cpu or cuda, got {self.device!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"training setting 'precision' must be one of {', '.join(PRECISIONS)}, "
+                             f"got {self.precision!r}")
 
     def result_dict(self) -> dict[str, Any]:
         """The settings that determine the trained parameters (recorded with the model)."""
         out = {k: getattr(self, k) for k in self.RESULT_KEYS}
         out["epochs"] = self.epochs
         return out
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("training setting device is 'cuda' but no CUDA device is available "
-                         "(set train.device: auto or cpu)")
-    return torch.device(name)
-
-
-def configure_torch(device: torch.device, threads: int | None = None) -> None:
-    """Threads and backend switches: deterministic on CPU, fast kernels on CUDA."""
-    if threads:
-        torch.set_num_threads(int(threads))
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    else:
-        torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 # ---------------------------------------------------------------------------------
@@ -200,11 +189,17 @@ class Trainer:
 
     ``stream`` names the random streams (``train`` for the run, ``probe`` for the
     loss-weighting probe), so that both draw independent, reproducible numbers.
+    ``plan`` says how the network computes (default: :func:`compute_plan` of
+    ``device`` and ``settings.precision``); every device runs the same code below.
     """
 
     def __init__(self, net: MultiSourceNet, data: RunData, settings: TrainSettings, seed: int,
                  device: torch.device, stream: str = "train",
-                 weights: dict[str, float] | None = None, run_id: str = ""):
+                 weights: dict[str, float] | None = None, run_id: str = "",
+                 plan: ComputePlan | None = None):
+        self.plan = plan if plan is not None else compute_plan(device, settings.precision)
+        if self.plan.device != torch.device(device):
+            raise ValueError(f"the compute plan is for {self.plan.device}, the trainer for {device}")
         self.net = net
         self.data = data
         self.settings = settings
@@ -224,23 +219,17 @@ class Trainer:
         if weights:
             self.weights.update(weights)
         self.iterations = self.epoch_length()
-        self.check_every = 50 if self.cuda else 1
+        self.check_every = self.plan.check_every
 
-        net.to(device)
         # Channels-last (NHWC) on both devices: on the CPU, oneDNN's NHWC convolutions
         # cost about 1.3-1.6x less CPU time per sample than NCHW for this network.
-        self.channels_last = True
-        net.to(memory_format=torch.channels_last)
-        net.train()
-        self.opt = torch.optim.Adam(net.parameters(), lr=settings.learning_rate,
-                                    weight_decay=settings.weight_decay,
-                                    **({"fused": True} if self.cuda else {}))
+        self.channels_last = self.plan.channels_last
+        self.plan.prepare(net).train()
+        self.opt = self.plan.adam(net.parameters(), settings.learning_rate, settings.weight_decay)
         self.forward: Callable[[torch.Tensor, str], torch.Tensor] = net
         if settings.compile:
             self.forward = compile_forward(net)
-        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda
-                         else contextlib.nullcontext())
-        self.x_dtype = torch.bfloat16 if self.cuda else torch.float32
+        self.x_dtype = self.plan.input_dtype
 
         storage = data.bank.storage
         self.gen_sample = torch.Generator(device=storage)
@@ -305,7 +294,7 @@ class Trainer:
     # -- one step and one epoch -------------------------------------------------------
     def step(self, source: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One Adam step on ``source``'s weighted loss; returns the unweighted loss."""
-        with self.autocast:
+        with self.plan.autocast():
             logits = self.forward(x, source)
         loss = kl_batchmean(logits, y)
         w = self.weights[source]
@@ -385,7 +374,7 @@ class Trainer:
                 for a in range(0, n, vb):
                     starts = self.valid_starts[a:a + vb]
                     x = bank.crops(starts, crop, self.x_dtype, channels_last=self.channels_last)
-                    with self.autocast:
+                    with self.plan.autocast():
                         h = net.trunk(x)
                         feats = {s: net.branches[s](h) for s in labelled}
                         logits = {s: net.head(s, feats[s]) for s in labelled}
@@ -397,7 +386,7 @@ class Trainer:
                 for a in range(0, n, self.b):
                     starts = torch.cat([sa[a:a + self.b], sb[a:a + self.b]])
                     x = bank.crops(starts, crop, self.x_dtype, channels_last=self.channels_last)
-                    with self.autocast:
+                    with self.plan.autocast():
                         logits = net(x, SELF)
                     sums[SELF] += F.kl_div(F.log_softmax(logits.float(), 1), target[a:a + self.b],
                                            reduction="sum")
@@ -515,14 +504,16 @@ def train_run(run_id: str, strategy: str, sources: list[str], seed: int, mel: st
     strat = get_strategy(strategy)
     device = resolve_device(settings.device)
     configure_torch(device, threads)
+    plan = compute_plan(device, settings.precision)
     data = load_run_data(mel, split, scaler, labels, sources, settings.crop_frames, device,
                          placement)
-    log.info("run %s: %s on %s, %d train / %d valid tracks, k=%d, device %s",
-             run_id, strat.label, ",".join(sources), data.n_train, data.n_valid, data.k, device)
+    log.info("run %s: %s on %s, %d train / %d valid tracks, k=%d, device %s, %s",
+             run_id, strat.label, ",".join(sources), data.n_train, data.n_valid, data.k, device,
+             plan.precision)
     fp = fingerprint({"run_id": run_id, "strategy": strategy, "sources": sources, "seed": seed,
                       "settings": {k: getattr(settings, k) for k in settings.RESULT_KEYS},
                       "train": data.train_ids, "valid": data.valid_ids, "k": data.k,
-                      "n_mels": data.bank.n_mels, "device": device.type})
+                      "n_mels": data.bank.n_mels, "device": plan.tag})
     ckpt_path = out / "checkpoint.pt"
     ckpt = load_checkpoint(ckpt_path)
     if ckpt is not None and (ckpt.get("fingerprint") != fp or ckpt["epoch"] > settings.epochs):
@@ -542,7 +533,7 @@ def train_run(run_id: str, strategy: str, sources: list[str], seed: int, mel: st
     weights_probed = any(r["phase"] == "probe" for r in rows)
     net = build_network(strategy, sources, k=data.k, width=settings.width,
                         seed=derive_seed(seed, "train", "init"))
-    trainer = Trainer(net, data, settings, seed, device, weights=weights, run_id=run_id)
+    trainer = Trainer(net, data, settings, seed, device, weights=weights, run_id=run_id, plan=plan)
     if ckpt is not None:
         trainer.load_state(ckpt["state"])
     log.info("%d iterations of batch %d per epoch, %d epochs, weights %s",
@@ -595,7 +586,8 @@ def train_run(run_id: str, strategy: str, sources: list[str], seed: int, mel: st
         "loss_weights": weights, "epochs_trained": settings.epochs,
         "train_tracks": data.n_train, "valid_tracks": data.n_valid,
         "final_valid_loss": valid, "skipped_tracks": data.skipped, "fingerprint": fp,
-        "device": device.type, "onerep_version": __version__, "torch_version": str(torch.__version__),
+        "device": device.type, "precision": plan.precision, "onerep_version": __version__,
+        "torch_version": str(torch.__version__),
     }
     model_path = out / "model.pt"
     save_model(model_path, net, meta)
