@@ -14,9 +14,13 @@ $(VENV)/.installed: pyproject.toml requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and pinned: the local CPU wheel; an unpinned torch pulls CUDA packages.
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -r requirements/lock.txt
+	# pip byte-compiles one file at a time; compileall on every core instead (10 s less on
+	# 2 cores). Like pip, it skips files that do not compile (Python 2 test files in some
+	# packages), so its exit status is not checked.
+	$(BIN)/python -m pip install --quiet --no-compile torch==2.13.0
+	$(BIN)/python -m pip install --quiet --no-compile -r requirements/lock.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m compileall -qq -j 0 $(VENV)/lib >/dev/null 2>&1 || true
 	touch $@
 
 install: $(VENV)/.installed

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .config import ConfigError
 
 # Stage packages, in pipeline order; each provides ``<package>.commands``.
 STAGES = (
@@ -75,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError) as exc:  # onerep.config.ConfigError is a ValueError
         # Errors on bad input carry a message naming the file/track/key; no traceback.
         message = f"onerep {args.command}: error: {exc}"
         _record_in_log(args, message)

@@ -48,15 +48,23 @@ def mel_db_mono(mel: np.ndarray) -> np.ndarray:
 
 
 def mfcc_vector(mel: np.ndarray, n_mfcc: int = N_MFCC) -> np.ndarray:
-    """The MFCC baseline of one clip: (T, 2, n_mels) dB mel -> (6 n_mfcc,) float32."""
-    import librosa
+    """The MFCC baseline of one clip: (T, 2, n_mels) dB mel -> (6 n_mfcc,) float32.
+
+    librosa's definitions, computed with the scipy calls librosa makes (an orthonormal
+    DCT-II over the mel bands; deltas by Savitzky-Golay filters, ``mode='interp'``):
+    importing ``librosa.feature`` compiles numba kernels (12 s in a fresh environment)
+    that a job of one target would pay each time. tests/test_features.py checks the
+    result against librosa itself.
+    """
+    from scipy.fft import dct
+    from scipy.signal import savgol_filter
 
     s_db = mel_db_mono(mel)
     if s_db.shape[1] < DELTA_WIDTH:
         s_db = s_db[:, np.arange(DELTA_WIDTH) % s_db.shape[1]]
-    m = librosa.feature.mfcc(S=s_db, n_mfcc=n_mfcc)
-    d1 = librosa.feature.delta(m, width=DELTA_WIDTH, order=1)
-    d2 = librosa.feature.delta(m, width=DELTA_WIDTH, order=2)
+    m = dct(s_db, axis=-2, type=2, norm="ortho")[:n_mfcc]
+    d1 = savgol_filter(m, DELTA_WIDTH, polyorder=1, deriv=1, axis=-1, mode="interp")
+    d2 = savgol_filter(m, DELTA_WIDTH, polyorder=2, deriv=2, axis=-1, mode="interp")
     return pool(np.concatenate([m, d1, d2]).T)
 
 

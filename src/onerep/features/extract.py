@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from onerep import __version__
-from onerep.targets.common import AUDIO_EXTENSIONS
 from onerep.util import atomic_path, progress
 
 from .melstore import MelStore, open_mel_store
@@ -246,6 +245,8 @@ def extract_run(model_path: str | Path, mel_path: str | Path, out: str | Path, *
 
 def find_audio(audio_dir: str | Path) -> list[Path]:
     """Audio files under ``audio_dir`` (recursively, by extension), sorted by relative path."""
+    from onerep.targets.common import AUDIO_EXTENSIONS  # here: it imports pandas
+
     root = Path(audio_dir)
     if not root.is_dir():
         raise ValueError(f"{root}: not a folder")
@@ -275,6 +276,8 @@ def extract_folder(model_path: str | Path, audio_dir: str | Path, out: str | Pat
     skipped, listed on stderr and in the attribute ``unreadable`` ("path: reason").
     Returns (files written, unreadable (path, reason) pairs).
     """
+    from onerep.targets.common import AUDIO_EXTENSIONS
+
     root = Path(audio_dir)
     files = find_audio(root)
     if not files:
