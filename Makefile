@@ -8,7 +8,7 @@ CORES  ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test install slurm-deps lme4-deps report dryrun clean-results
+.PHONY: demo test lint install slurm-deps lme4-deps report dryrun clean-results
 
 $(VENV)/.installed: pyproject.toml requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,7 +58,12 @@ lme4-deps:
 	@if command -v Rscript >/dev/null 2>&1 && Rscript -e 'library(lme4)' >/dev/null 2>&1; then exit 0; fi; \
 	$(call apt-install,$(LME4_PKGS),the lme4 tests)
 
-test: install slurm-deps lme4-deps
+# Lint before the tests: ruff (pyproject [tool.ruff]) on the Python, snakefmt on the workflow.
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+test: install slurm-deps lme4-deps lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 clean-results:

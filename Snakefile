@@ -8,7 +8,9 @@ import sys
 
 from onerep.config import ConfigError, validate
 
+
 configfile: "config/config.yaml"
+
 
 try:
     _validated = validate(config)
@@ -23,9 +25,9 @@ FINAL_TARGETS: list[str] = []
 
 
 rule all:
+    default_target: True
     input:
         lambda wildcards: FINAL_TARGETS,
-    default_target: True
 
 
 # Stage order matters: later rule files use names defined by earlier ones

@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"PLSA ({model.algorithm_} kernel): {a.iters} iterations in {total:.2f} s including setup; "
           f"{spi:.3f} s per EM iteration (process CPU {cpu:.1f} s in all; load average before "
           f"{load_before:.1f}, after {os.getloadavg()[0]:.1f})")
-    print(f"log-likelihood: {ll[0]:.6e} -> {ll[-1]:.6e}; monotone: {bool(np.all(np.diff(ll) >= -1e-9 * np.abs(ll[:-1])))}")
+    monotone = bool(np.all(np.diff(ll) >= -1e-9 * np.abs(ll[:-1])))
+    print(f"log-likelihood: {ll[0]:.6e} -> {ll[-1]:.6e}; monotone: {monotone}")
     print(f"peak memory after PLSA: {peak_rss_mb():,.0f} MB")
 
     if a.reference_iters > 0:

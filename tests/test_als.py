@@ -85,7 +85,7 @@ def test_blocked_computation_equals_unblocked(monkeypatch):
     blocked = fit_content_als(sp.csr_matrix(counts), X, p, seed=3)
     np.testing.assert_allclose(blocked.U, whole.U, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(blocked.V, whole.V, rtol=1e-9, atol=1e-12)
-    assert [l for *_, l in blocked.losses] == pytest.approx([l for *_, l in whole.losses], rel=1e-10)
+    assert [loss for *_, loss in blocked.losses] == pytest.approx([loss for *_, loss in whole.losses], rel=1e-10)
 
 
 def test_each_half_step_zeroes_the_autograd_gradient_and_loss_never_increases():
@@ -117,7 +117,7 @@ def test_each_half_step_zeroes_the_autograd_gradient_and_loss_never_increases():
 
     model = fit_content_als(R, X, ALSParams(factors=5, alpha=0.5, lambda_u=0.1, lambda_v=0.2,
                                              lambda_w=0.3, iterations=8), seed=9)
-    losses = [l for *_, l in model.losses]
+    losses = [loss for *_, loss in model.losses]
     assert len(losses) == 24
     assert all(b <= a * (1 + 1e-12) for a, b in zip(losses, losses[1:]))
     assert losses[-1] < 0.5 * losses[0]
@@ -151,7 +151,7 @@ def test_without_content_it_is_plain_weighted_mf():
     C = 1.0 + counts
     plain = 0.5 * np.sum(C * (P - model.U @ model.V.T) ** 2) + 0.05 * np.sum(model.U**2)
     assert model.losses[-1][2] == pytest.approx(plain, rel=1e-10)
-    losses = [l for *_, l in model.losses]
+    losses = [loss for *_, loss in model.losses]
     assert all(b <= a * (1 + 1e-12) for a, b in zip(losses, losses[1:]))
     # The fit explains far more than the all-zero prediction does.
     assert losses[-1] < 0.5 * 0.5 * np.sum(C * P)

@@ -183,7 +183,6 @@ def test_parameter_counts_reproduce_spec():
 def test_fig16_placeholder_without_a_genre_target(study, tmp_path):
     from onerep.analysis.commands import tsne_step
 
-    r = study["root"]
     png = tsne_step(study["A"] / "standardised.tsv", [], [], None, [], tmp_path,
                     {"targets": [{"name": "emotion_arousal", "kind": "mediaeval2013"}]})
     assert png.exists() and "no genre" in (tmp_path / f"{FIGURES[16]}.tsv").read_text()

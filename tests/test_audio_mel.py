@@ -163,7 +163,8 @@ def test_store_roundtrip_and_crops_stay_inside_tracks(tmp_path: Path) -> None:
     for i in range(12):
         assert np.array_equal(st.get(i), mels[i])
     # random crops: every one equals the slice of its own track (values encode track and frame)
-    items = [(int(i), int(s)) for i, s in zip(*(lambda idx: (idx, st.random_starts(idx, rng)))(rng.integers(0, 12, 300)))]
+    idx = rng.integers(0, 12, 300)
+    items = [(int(i), int(s)) for i, s in zip(idx, st.random_starts(idx, rng))]
     batch = st.crops(items)
     for k, (i, s) in enumerate(items):
         assert np.array_equal(batch[k], mels[i][s : s + 20])

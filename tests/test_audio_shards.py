@@ -44,7 +44,8 @@ def test_shard_of_known_answers() -> None:
 
 
 def test_shard_of_is_the_same_in_every_python_run() -> None:
-    code = f"import json; from onerep.audio.manifest import shard_of; print(json.dumps([shard_of(t, 7) for t in {IDS!r}]))"
+    code = ("import json; from onerep.audio.manifest import shard_of; "
+            f"print(json.dumps([shard_of(t, 7) for t in {IDS!r}]))")
     runs = []
     for seed in ("1", "2", "random"):
         env = {**os.environ, "PYTHONHASHSEED": seed}

@@ -158,11 +158,13 @@ def test_excerpt_upgrade_reruns_nothing_and_excerpt_datasets_reruns_only_theirs(
     # the upgraded rules: nothing to do, with the excerpt left out or null
     (tmp_path / "Snakefile").write_text(snakefile)
     assert "Nothing to be done" in _snakemake(tmp_path, env_with_venv)
-    (tmp_path / "config.yaml").write_text(CONFIG.format(corpus_shards=2, extra=", excerpt_seconds: null, excerpt_datasets: [corpus]"))
+    (tmp_path / "config.yaml").write_text(
+        CONFIG.format(corpus_shards=2, extra=", excerpt_seconds: null, excerpt_datasets: [corpus]"))
     assert "Nothing to be done" in _snakemake(tmp_path, env_with_venv)
 
     # an excerpt for the target only: its mel shard and merge, nothing of the corpus
-    (tmp_path / "config.yaml").write_text(CONFIG.format(corpus_shards=2, extra=", excerpt_seconds: 2.5, excerpt_datasets: [extra]"))
+    (tmp_path / "config.yaml").write_text(
+        CONFIG.format(corpus_shards=2, extra=", excerpt_seconds: 2.5, excerpt_datasets: [extra]"))
     jobs, datasets = _planned(_snakemake(tmp_path, env_with_venv, "-n"))
     assert jobs == Counter({"mel_shard": 1, "mel_merge": 1}) and datasets == {"extra"}
     _snakemake(tmp_path, env_with_venv)

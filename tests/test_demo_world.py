@@ -383,7 +383,7 @@ def test_lastfm1k_files(world, world_dir):
     by_user = defaultdict(list)
     no_mbid = 0
     tracks = world["tracks"]["lastfm1k"]
-    for user, ts, artid, artname, traid, traname in rows:
+    for user, ts, artid, artname, traid, _traname in rows:
         assert re.fullmatch(r"user_\d{6}", user)
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ts)
         assert UUID.match(artid) and artname
@@ -440,7 +440,7 @@ def _rolloff(y: np.ndarray, sr: int) -> float:
 
 def test_era_shapes_bandwidth(world, world_dir):
     years, rolloffs = [], []
-    for tid, t in world["tracks"]["corpus"].items():
+    for _tid, t in world["tracks"]["corpus"].items():
         ext, sr, ch = _fmt(t)
         if sr < 22050:
             continue
@@ -515,7 +515,7 @@ def test_instruments_have_distinct_timbres():
     feats, labels = [], []
     for inst in IRMAS_INSTRUMENTS:
         lo, hi = TIMBRES[inst].register
-        for rep in range(5):
+        for _rep in range(5):
             pitches = rng.integers(lo + 3, hi - 3, 8).astype(float)
             onsets = np.arange(8) * 0.3
             line = Line(inst, onsets, np.full(8, 0.28), pitches, np.full(8, 0.8), 0.0, 1.0, "melody",

@@ -112,7 +112,7 @@ def test_one_bf16_step_agrees_with_one_float32_step(data, source):
         x = data.bank.crops(starts, 216, tr.x_dtype, channels_last=True)
         y = tr.self_target if source == "self" else data.z_train[source][rows]
         dtypes = []
-        hook = tr.net.trunk.conv1.conv.register_forward_hook(lambda m, i, o: dtypes.append(o.dtype))
+        hook = tr.net.trunk.conv1.conv.register_forward_hook(lambda m, i, o, dtypes=dtypes: dtypes.append(o.dtype))
         torch.manual_seed(5)
         loss = float(tr.step(source, x, y))
         hook.remove()

@@ -11,11 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from slurm.plan import parse_dry_run
-
 from onerep.evaluate.scores import read_score_file
 from onerep.sources.labels import load_labels
 from onerep.sources.split import load_split, read_own_split
+from slurm.plan import parse_dry_run
 
 TINY = Path(__file__).resolve().parent / "config" / "tiny_jamendo.yaml"
 
@@ -83,9 +82,8 @@ def _native_data_root(world: Path, root: Path) -> None:
 @pytest.mark.workflow
 def test_jamendo_config_dry_run_on_native_layouts(tmp_path: Path, repo: Path,
                                                   env_with_venv: dict[str, str]) -> None:
-    from test_demo_world import SMALL
-
     from onerep.demo.generator import generate
+    from test_demo_world import SMALL
 
     world = tmp_path / "world"
     generate({"demo": SMALL}, world)

@@ -303,7 +303,7 @@ def test_one_step_lowers_the_loss_on_a_fixed_batch(corpus, strategy):
     for source in sources:
         x, y = tr.batch(source)
 
-        def loss() -> float:
+        def loss(x=x, source=source, y=y) -> float:
             torch.manual_seed(0)  # same dropout masks before and after the step
             with torch.no_grad():
                 return float(kl_batchmean(tr.net(x, source), y))

@@ -10,14 +10,21 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from test_evaluate import META, REC_SETTINGS, _planted_classification, _splits, _write_features, planted_recommendation
 
 from onerep.analysis.simulate import design_with_sources, write_synthetic_study
 from onerep.analysis.summary import write_summary
 from onerep.analysis.tables import collect_step
 from onerep.config import load
-from onerep.evaluate.scores import (PROTOCOLS, UNRECORDED, baseline_comparison, evaluate_representation,
-                                    read_score_file, read_scores, write_scores)
+from onerep.evaluate.scores import (
+    PROTOCOLS,
+    UNRECORDED,
+    baseline_comparison,
+    evaluate_representation,
+    read_score_file,
+    read_scores,
+    write_scores,
+)
+from test_evaluate import META, REC_SETTINGS, _planted_classification, _splits, _write_features, planted_recommendation
 
 REPORT = Path(__file__).resolve().parents[1] / "workflow" / "report"
 TARGETS = {"gtzan": ("accuracy", 0.7, 0.05), "emotion_arousal": ("r2", 0.5, 0.05),

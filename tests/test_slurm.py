@@ -205,8 +205,10 @@ def _check_study(cluster: Cluster, workdir: Path, env_with_venv: dict[str, str])
     ran = _jobs_in_group_logs(slurm_dir)
     assert all(n == 1 for n in ran.values()), ran  # each job ran once
     assert {o.split("/")[2] for o in ran if o.startswith("results/features/")} == {run}
-    assert {o for o in ran if o.startswith("results/scores/")} == {t for t in targets if t.startswith("results/scores/")}
-    assert sum(o.startswith("results/mel/") for o in ran) == sum(o.startswith("results/audio/") for o in ran) == n_shards
+    assert ({o for o in ran if o.startswith("results/scores/")}
+            == {t for t in targets if t.startswith("results/scores/")})
+    assert (sum(o.startswith("results/mel/") for o in ran)
+            == sum(o.startswith("results/audio/") for o in ran) == n_shards)
     assert len(ran) == n_scores * 2 + n_shards * 2
     n_groups = sum(map(len, groups.values()))
     assert len(job_ids) == int(done[-1][1]) - len(ran) + n_groups, _diagnosis(cluster, out)

@@ -15,7 +15,11 @@ import pytest
 
 from onerep.cli import main
 from onerep.sources.audio_sources import (
-    TEMPO_BANDS, MelGeometry, chroma_weights, compute_descriptors, feature_names, load_descriptors,
+    TEMPO_BANDS,
+    MelGeometry,
+    chroma_weights,
+    feature_names,
+    load_descriptors,
 )
 from onerep.sources.labels import load_labels, make_labels
 

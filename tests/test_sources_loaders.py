@@ -108,7 +108,8 @@ def test_tags_bad_rows_error_or_skip(tmp_path, manifest):
 
 
 def test_tags_pointing_at_a_deleted_tag_row_are_unknown(tmp_path, manifest):
-    db = write_tags_db(tmp_path / "lastfm_tags.db", ["TRA"], ["rock", "gone", "pop"], [(1, 1, 10.0), (1, 2, 5.0), (1, 3, 7.0)])
+    db = write_tags_db(tmp_path / "lastfm_tags.db", ["TRA"], ["rock", "gone", "pop"],
+                       [(1, 1, 10.0), (1, 2, 5.0), (1, 3, 7.0)])
     con = sqlite3.connect(db)
     con.execute("DELETE FROM tags WHERE ROWID = 2")
     con.commit()
@@ -149,7 +150,8 @@ def test_year_unknown_is_missing_not_a_value(tmp_path, manifest):
 
 
 def test_year_malformed(tmp_path, manifest):
-    db = write_metadata_db(tmp_path / "track_metadata.db", [("TRA", "SOA", "AR1", "nineteen"), ("TRB", "SOB", "AR1", 1990)])
+    db = write_metadata_db(tmp_path / "track_metadata.db",
+                           [("TRA", "SOA", "AR1", "nineteen"), ("TRB", "SOB", "AR1", 1990)])
     with pytest.raises(L.LabelFileError, match=r"track_metadata.db: table songs row 1: year of track 'TRA'"):
         L.load_year(db, manifest)
     d = L.load_year(db, manifest, on_bad_line="skip")

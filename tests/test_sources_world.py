@@ -54,7 +54,6 @@ def build_world(root: Path, n_tracks: int = 160, n_outside: int = 20, seed: int 
     tids = [f"TR{i:016d}" for i in range(n_all)]
     songs = [f"SO{i:016d}" for i in range(n_all)]
     genre = rng.integers(0, len(names), n_all)
-    artists = [f"AR{g}{a:02d}" for g in range(len(names)) for a in range(3)]
     artist = np.array([f"AR{g}{rng.integers(3):02d}" for g in genre])
     corpus = tids[:n_tracks]
     root.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,8 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import rules_snakefile
 
+from conftest import rules_snakefile
 from onerep.evaluate.data import load_labels, task_of
 from onerep.evaluate.mlp import MLPParams, fit_tagging, macro_tag_scores
 from onerep.evaluate.scores import evaluate_representation, read_score_file, write_scores

@@ -23,8 +23,7 @@ from onerep.audio.mel import MelParams
 from onerep.audio.pipeline import extract_manifest, mel_shard
 from onerep.audio.store import MelStore, StoreWriter, write_store
 from onerep.audio.synth import write_clip
-from onerep.util import (atomic_path, pid_alive, remove_stale_temporaries, temp_sibling,
-                         write_text_atomic)
+from onerep.util import atomic_path, pid_alive, remove_stale_temporaries, temp_sibling, write_text_atomic
 
 
 def _dead_pid() -> int:

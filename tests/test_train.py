@@ -142,8 +142,8 @@ def test_killed_run_resumes_to_the_same_parameters(corpus, tmp_path, env_with_ve
                            "audio.crop_frames": 216})
 
     def cmd(out):
-        return [sys.executable, "-m", "onerep.models.commands", "train", "--run-id", "r9", "--strategy", "mscr2", "--sources",
-                ",".join(SOURCES), "--seed", "11", "--mel", str(corpus.mel), "--split",
+        return [sys.executable, "-m", "onerep.models.commands", "train", "--run-id", "r9", "--strategy", "mscr2",
+                "--sources", ",".join(SOURCES), "--seed", "11", "--mel", str(corpus.mel), "--split",
                 str(corpus.split), "--scaler", str(corpus.scaler), "--labels",
                 *map(str, _labels(corpus)), "--settings", settings, "--out", str(out), "--threads", "1"]
 

@@ -121,7 +121,7 @@ class Cluster:
             time.sleep(0.5)
 
     @classmethod
-    def attach(cls, root: Path) -> "Cluster":
+    def attach(cls, root: Path) -> Cluster:
         """The cluster started under ``root`` by another process (from its config and pid files)."""
         conf = root / "slurm.conf"
         pidfiles = [pf for pf in (root / "munge" / "munged.pid", root / "slurmctld.pid", root / "slurmd.pid")

@@ -10,14 +10,18 @@ from onerep.analysis.figures import TRAINING as _TRAINING
 from onerep.analysis.tsne import default_target as _tsne_default_target
 from onerep.evaluate.plan import score_files as _analysis_score_files
 
-for _key, _value, _allowed in (("analysis.tsne_run", config["analysis"]["tsne_run"], RUN_IDS),
-                               ("analysis.tsne_target", config["analysis"]["tsne_target"], list(TARGETS))):
+for _key, _value, _allowed in (
+    ("analysis.tsne_run", config["analysis"]["tsne_run"], RUN_IDS),
+    ("analysis.tsne_target", config["analysis"]["tsne_target"], list(TARGETS)),
+):
     if _value is not None and _value not in _allowed:
         sys.stderr.write(f"onerep: key '{_key}': '{_value}' is not one of the study's {_allowed}\n")
         sys.exit(1)
 
+
 # The report's front page (Snakemake takes the last `report:` statement of the workflow).
 report: "../report/workflow.rst"
+
 
 ANALYSIS = f"{R}/analysis"
 AFIG = f"{ANALYSIS}/figures"
@@ -29,8 +33,13 @@ _DESIGN_SOURCES = [s for s in config["design"]["sources"] if s != "self"]
 
 def _fig(number, caption, category, subcategory):
     """A figure's PNG as a report item (its TSV is a plain output beside it)."""
-    return report(f"{AFIG}/{_FIGS[number]}.png", caption=f"../report/{caption}.rst", category=category,
-                  subcategory=subcategory, labels={"figure": f"Fig. {number}"})
+    return report(
+        f"{AFIG}/{_FIGS[number]}.png",
+        caption=f"../report/{caption}.rst",
+        category=category,
+        subcategory=subcategory,
+        labels={"figure": f"Fig. {number}"},
+    )
 
 
 def _tsne_inputs(wildcards):
@@ -49,15 +58,16 @@ rule analysis_collect:
         runs=f"{R}/design/runs.tsv",
         scores=_analysis_score_files(R, config, RUN_IDS),
     output:
-        scores=report(f"{ANALYSIS}/scores.tsv", caption="../report/scores.rst", category="3. Scores",
-                      subcategory="tables"),
-        standardised=report(f"{ANALYSIS}/standardised.tsv", caption="../report/standardised.rst",
-                            category="3. Scores", subcategory="tables"),
+        scores=report(
+            f"{ANALYSIS}/scores.tsv", caption="../report/scores.rst", category="3. Scores", subcategory="tables"
+        ),
+        standardised=report(
+            f"{ANALYSIS}/standardised.tsv",
+            caption="../report/standardised.rst",
+            category="3. Scores",
+            subcategory="tables",
+        ),
         info=f"{ANALYSIS}/collect.json",
-    params:
-        out=lambda wildcards, output: os.path.dirname(output.info),
-        settings=settings("extract.baselines", "extract.user_features", "design.strategies",
-                          targets=list(TARGETS)),
     log:
         f"{LOGS}/analysis_collect/analysis_collect.log",
     benchmark:
@@ -66,6 +76,9 @@ rule analysis_collect:
     resources:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
+    params:
+        out=lambda wildcards, output: os.path.dirname(output.info),
+        settings=settings("extract.baselines", "extract.user_features", "design.strategies", targets=list(TARGETS)),
     shell:
         "onerep analysis collect --scores {input.scores:q} --runs {input.runs:q} "
         "--settings {params.settings:q} --out {params.out:q} --log {log:q}"
@@ -75,23 +88,25 @@ rule analysis:
     input:
         standardised=f"{ANALYSIS}/standardised.tsv",
     output:
-        model1=report(f"{ANALYSIS}/model1.tsv", caption="../report/model1.rst", category="4. Models",
-                      subcategory="tables"),
-        model2=report(f"{ANALYSIS}/model2.tsv", caption="../report/model2.rst", category="4. Models",
-                      subcategory="tables"),
-        pairwise=report(f"{ANALYSIS}/pairwise.tsv", caption="../report/pairwise.rst", category="4. Models",
-                        subcategory="tables"),
-        components=report(f"{ANALYSIS}/variance_components.tsv", caption="../report/variance_components.rst",
-                          category="5. Sources", subcategory="tables"),
+        model1=report(
+            f"{ANALYSIS}/model1.tsv", caption="../report/model1.rst", category="4. Models", subcategory="tables"
+        ),
+        model2=report(
+            f"{ANALYSIS}/model2.tsv", caption="../report/model2.rst", category="4. Models", subcategory="tables"
+        ),
+        pairwise=report(
+            f"{ANALYSIS}/pairwise.tsv", caption="../report/pairwise.rst", category="4. Models", subcategory="tables"
+        ),
+        components=report(
+            f"{ANALYSIS}/variance_components.tsv",
+            caption="../report/variance_components.rst",
+            category="5. Sources",
+            subcategory="tables",
+        ),
         correlation=f"{ANALYSIS}/variance_correlation.tsv",
         boot1=f"{ANALYSIS}/bootstrap_model1.tsv",
         boot2=f"{ANALYSIS}/bootstrap_model2.tsv",
         fits=f"{ANALYSIS}/fits.json",
-    params:
-        out=lambda wildcards, output: os.path.dirname(output.fits),
-        # analysis.bootstrap_scheme is passed once the schema has it (default: residual)
-        settings=settings("analysis.bootstrap", "seed",
-                          *(["analysis.bootstrap_scheme"] if "bootstrap_scheme" in config["analysis"] else [])),
     log:
         f"{LOGS}/analysis/analysis.log",
     benchmark:
@@ -100,6 +115,14 @@ rule analysis:
     resources:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
+    params:
+        out=lambda wildcards, output: os.path.dirname(output.fits),
+        # analysis.bootstrap_scheme is passed once the schema has it (default: residual)
+        settings=settings(
+            "analysis.bootstrap",
+            "seed",
+            *(["analysis.bootstrap_scheme"] if "bootstrap_scheme" in config["analysis"] else []),
+        ),
     shell:
         "onerep analysis models --standardised {input.standardised:q} --settings {params.settings:q} "
         "--threads {threads} --out {params.out:q} --log {log:q}"
@@ -125,9 +148,6 @@ rule analysis_figures:
         fig14=_fig(14, "fig14", "5. Sources", "figures"),
         fig15=_fig(15, "fig15", "6. Compactness and explainability", "figures"),
         data=[f"{AFIG}/{_FIGS[k]}.tsv" for k in range(7, 16)],
-    params:
-        out=lambda wildcards, output: os.path.dirname(output[0]),
-        settings=settings("design.sources", "design.strategies", "train.width", "sources.k"),
     log:
         f"{LOGS}/analysis_figures/analysis_figures.log",
     benchmark:
@@ -136,6 +156,9 @@ rule analysis_figures:
     resources:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
+    params:
+        out=lambda wildcards, output: os.path.dirname(output[0]),
+        settings=settings("design.sources", "design.strategies", "train.width", "sources.k"),
     shell:
         "onerep analysis figures --standardised {input.standardised:q} --model1 {input.model1:q} "
         "--model2 {input.model2:q} --correlation {input.correlation:q} --fits {input.fits:q} "
@@ -150,11 +173,6 @@ rule analysis_tsne:
     output:
         png=_fig(16, "fig16", "6. Compactness and explainability", "figures"),
         data=f"{AFIG}/{_FIGS[16]}.tsv",
-    params:
-        out=lambda wildcards, output: os.path.dirname(output[0]),
-        settings=settings("analysis.tsne_run", "analysis.tsne_target", "seed",
-                          targets=[{"name": t["name"], "kind": t["kind"], "task": t["task"]}
-                                   for t in config["targets"]]),
     log:
         f"{LOGS}/analysis_tsne/analysis_tsne.log",
     benchmark:
@@ -163,6 +181,14 @@ rule analysis_tsne:
     resources:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
+    params:
+        out=lambda wildcards, output: os.path.dirname(output[0]),
+        settings=settings(
+            "analysis.tsne_run",
+            "analysis.tsne_target",
+            "seed",
+            targets=[{"name": t["name"], "kind": t["kind"], "task": t["task"]} for t in config["targets"]],
+        ),
     shell:
         "onerep analysis tsne --standardised {input.standardised:q} --features {input.features:q} "
         "--models {input.models:q} --target-labels {input.labels:q} --topics {input.topics:q} "
@@ -176,20 +202,26 @@ rule analysis_context:
         train_logs=[f"{R}/runs/{r}/train_log.tsv" for r in RUN_IDS],
         labels_summary=f"{R}/labels/summary.tsv",
     output:
-        design=report(f"{ACTX}/design.tsv", caption="../report/design.rst", category="1. Design",
-                      subcategory="runs"),
-        acquisition=report(f"{ACTX}/acquisition.tsv", caption="../report/acquisition.rst",
-                           category="2. Data and training", subcategory="data"),
-        labels=report(f"{ACTX}/labels.tsv", caption="../report/labels.rst", category="2. Data and training",
-                      subcategory="data"),
-        versions=report(f"{ACTX}/versions.tsv", caption="../report/versions.rst", category="7. Summary",
-                        subcategory="software"),
-        curves=report(f"{AFIG}/{_TRAINING}.png", caption="../report/training_curves.rst",
-                      category="2. Data and training", subcategory="training"),
+        design=report(f"{ACTX}/design.tsv", caption="../report/design.rst", category="1. Design", subcategory="runs"),
+        acquisition=report(
+            f"{ACTX}/acquisition.tsv",
+            caption="../report/acquisition.rst",
+            category="2. Data and training",
+            subcategory="data",
+        ),
+        labels=report(
+            f"{ACTX}/labels.tsv", caption="../report/labels.rst", category="2. Data and training", subcategory="data"
+        ),
+        versions=report(
+            f"{ACTX}/versions.tsv", caption="../report/versions.rst", category="7. Summary", subcategory="software"
+        ),
+        curves=report(
+            f"{AFIG}/{_TRAINING}.png",
+            caption="../report/training_curves.rst",
+            category="2. Data and training",
+            subcategory="training",
+        ),
         curves_data=f"{AFIG}/{_TRAINING}.tsv",
-    params:
-        out=lambda wildcards, output: os.path.dirname(output.design),
-        figures=lambda wildcards, output: os.path.dirname(output.curves),
     log:
         f"{LOGS}/analysis_context/analysis_context.log",
     benchmark:
@@ -198,6 +230,9 @@ rule analysis_context:
     resources:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
+    params:
+        out=lambda wildcards, output: os.path.dirname(output.design),
+        figures=lambda wildcards, output: os.path.dirname(output.curves),
     shell:
         "onerep analysis context --runs {input.runs:q} --records {input.records:q} "
         "--train-logs {input.train_logs:q} --labels-summary {input.labels_summary:q} "
@@ -218,15 +253,23 @@ rule analysis_summary:
         design=rules.analysis_context.output.design,
         acquisition=rules.analysis_context.output.acquisition,
         versions=rules.analysis_context.output.versions,
-        figures=[*rules.analysis_figures.output, *rules.analysis_tsne.output, rules.analysis_context.output.curves,
-                 rules.analysis_context.output.curves_data],
-        other=[rules.analysis_collect.output.scores, rules.analysis.output.correlation, rules.analysis.output.boot1,
-               rules.analysis.output.boot2, rules.analysis_context.output.labels],
+        figures=[
+            *rules.analysis_figures.output,
+            *rules.analysis_tsne.output,
+            rules.analysis_context.output.curves,
+            rules.analysis_context.output.curves_data,
+        ],
+        other=[
+            rules.analysis_collect.output.scores,
+            rules.analysis.output.correlation,
+            rules.analysis.output.boot1,
+            rules.analysis.output.boot2,
+            rules.analysis_context.output.labels,
+        ],
     output:
-        report(f"{ANALYSIS}/summary.md", caption="../report/summary.rst", category="7. Summary",
-               subcategory="key numbers"),
-    params:
-        settings=settings("study", "demo.enabled"),
+        report(
+            f"{ANALYSIS}/summary.md", caption="../report/summary.rst", category="7. Summary", subcategory="key numbers"
+        ),
     log:
         f"{LOGS}/analysis_summary/analysis_summary.log",
     benchmark:
@@ -235,6 +278,8 @@ rule analysis_summary:
     resources:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
+    params:
+        settings=settings("study", "demo.enabled"),
     shell:
         "onerep analysis summary --standardised {input.standardised:q} --collect {input.collect:q} "
         "--model1 {input.model1:q} --model2 {input.model2:q} --pairwise {input.pairwise:q} "

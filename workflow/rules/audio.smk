@@ -45,13 +45,13 @@ MEL_KEYS = [
 ]
 DATASET_RE = "[a-z][a-z0-9_]*"
 
-for _key, _names in (("audio.excerpt_datasets", config["audio"].get("excerpt_datasets") or []),
-                     ("audio.shards", set(config["audio"]["shards"]) - {"default"})):
+for _key, _names in (
+    ("audio.excerpt_datasets", config["audio"].get("excerpt_datasets") or []),
+    ("audio.shards", set(config["audio"]["shards"]) - {"default"}),
+):
     _unknown = sorted(set(_names) - set(DATASETS))
     if _unknown:
-        raise ValueError(
-            f"{_key}: unknown data set(s) {', '.join(_unknown)}; the data sets are {', '.join(DATASETS)}"
-        )
+        raise ValueError(f"{_key}: unknown data set(s) {', '.join(_unknown)}; the data sets are {', '.join(DATASETS)}")
 
 
 def dataset_shards(dataset):
@@ -106,22 +106,22 @@ rule acquire:
         manifest=manifest_of_shard,
     output:
         f"{AUDIO}/{{dataset}}/acquired/shard-{{shard}}.tsv",
-    params:
-        settings=settings("audio.download"),
-        shards=lambda wc: len(dataset_shards(wc.dataset)),
-        files=f"{AUDIO}/{{dataset}}/files",
-    wildcard_constraints:
-        dataset=DATASET_RE,
-        shard=SHARD_RE,
     log:
         f"{LOGS}/acquire/{{dataset}}-{{shard}}.log",
     benchmark:
         f"{BENCH}/acquire/{{dataset}}-{{shard}}.tsv"
+    wildcard_constraints:
+        dataset=DATASET_RE,
+        shard=SHARD_RE,
     threads: res("acquire", "threads")
     resources:
         mem_mb=res("acquire", "mem_mb"),
         runtime=res("acquire", "runtime"),
         group_slot=1,
+    params:
+        settings=settings("audio.download"),
+        shards=lambda wc: len(dataset_shards(wc.dataset)),
+        files=f"{AUDIO}/{{dataset}}/files",
     shell:
         "onerep audio-acquire --manifest {input.manifest:q} --shard {wildcards.shard} --shards {params.shards} "
         "--out {output:q} --files {params.files:q} --settings {params.settings:q} --log {log:q}"
@@ -133,20 +133,20 @@ rule mel_shard:
     output:
         h5=temp(f"{MEL}/{{dataset}}/shard-{{shard}}.h5"),
         records=f"{MEL}/{{dataset}}/shard-{{shard}}.records.tsv",
-    params:
-        settings=mel_settings,
-    wildcard_constraints:
-        dataset=DATASET_RE,
-        shard=SHARD_RE,
     log:
         f"{LOGS}/mel_shard/{{dataset}}-{{shard}}.log",
     benchmark:
         f"{BENCH}/mel_shard/{{dataset}}-{{shard}}.tsv"
+    wildcard_constraints:
+        dataset=DATASET_RE,
+        shard=SHARD_RE,
     threads: res("mel", "threads")
     resources:
         mem_mb=res("mel", "mem_mb"),
         runtime=res("mel", "runtime"),
         group_slot=1,
+    params:
+        settings=mel_settings,
     shell:
         "OMP_NUM_THREADS=1 onerep audio-mel --acquired {input:q} --out {output.h5:q} "
         "--records {output.records:q} --threads {threads} --settings {params.settings:q} --log {log:q}"
@@ -160,18 +160,18 @@ rule mel_merge:
     output:
         h5=f"{MEL}/{{dataset}}.h5",
         records=f"{MEL}/{{dataset}}.records.tsv",
-    params:
-        settings=settings("audio.max_loss_fraction"),
-    wildcard_constraints:
-        dataset=DATASET_RE,
     log:
         f"{LOGS}/mel_merge/{{dataset}}.log",
     benchmark:
         f"{BENCH}/mel_merge/{{dataset}}.tsv"
+    wildcard_constraints:
+        dataset=DATASET_RE,
     threads: 1
     resources:
         mem_mb=res("mel", "mem_mb"),
         runtime=res("mel", "runtime"),
+    params:
+        settings=settings("audio.max_loss_fraction"),
     shell:
         "onerep audio-merge --dataset {wildcards.dataset} --manifest {input.manifest:q} --shards {input.h5:q} "
         "--shard-records {input.records:q} --out {output.h5:q} --out-records {output.records:q} "

@@ -1,6 +1,7 @@
 # The simulated demo world: a deterministic stand-in for MSD and the target data
 # sets, written in their real native formats (a simulation, not music data).
 from onerep.demo.open_layouts import JAMENDO_SUBSETS as DEMO_JAMENDO_SUBSETS
+
 if config["demo"]["enabled"]:
     DEMO = config["demo"]["out"]
     # The open corpora's layouts (MTG-Jamendo, MagnaTagATune): the files the corpus and
@@ -10,9 +11,7 @@ if config["demo"]["enabled"]:
     if config["demo"]["jamendo_tracks"]:
         _OPEN_LAYOUTS["jamendo_audio"] = directory(f"{_JAMENDO}/audio")
         _OPEN_LAYOUTS["jamendo_sha256"] = f"{_JAMENDO}/data/download/autotagging_audio_sha256_tracks.txt"
-        _OPEN_LAYOUTS["jamendo_tsvs"] = [
-            f"{_JAMENDO}/data/autotagging{subset}.tsv" for subset in DEMO_JAMENDO_SUBSETS
-        ]
+        _OPEN_LAYOUTS["jamendo_tsvs"] = [f"{_JAMENDO}/data/autotagging{subset}.tsv" for subset in DEMO_JAMENDO_SUBSETS]
         _OPEN_LAYOUTS["jamendo_splits"] = [
             f"{_JAMENDO}/data/splits/split-0/autotagging{subset}-{part}.tsv"
             for subset in DEMO_JAMENDO_SUBSETS
@@ -23,6 +22,7 @@ if config["demo"]["enabled"]:
 
     rule demo_world:
         output:
+            **_OPEN_LAYOUTS,
             manifest=f"{DEMO}/corpus/manifest.tsv",
             audio=directory(f"{DEMO}/corpus/audio"),
             track_metadata=f"{DEMO}/corpus/track_metadata.db",
@@ -39,10 +39,6 @@ if config["demo"]["enabled"]:
             emotion=directory(f"{DEMO}/emotion"),
             lastfm1k=directory(f"{DEMO}/lastfm1k"),
             world=f"{DEMO}/world.json",
-            **_OPEN_LAYOUTS,
-        params:
-            settings=settings("demo"),
-            out=lambda wildcards, output: os.path.dirname(output.world),
         log:
             f"{LOGS}/demo_world/demo_world.log",
         benchmark:
@@ -51,6 +47,9 @@ if config["demo"]["enabled"]:
         resources:
             mem_mb=res("demo", "mem_mb"),
             runtime=res("demo", "runtime"),
+        params:
+            settings=settings("demo"),
+            out=lambda wildcards, output: os.path.dirname(output.world),
         shell:
             "onerep demo-world --settings {params.settings:q} --out {params.out:q} --workers {threads} --log {log}"
 

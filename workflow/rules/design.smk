@@ -23,9 +23,6 @@ rule design:
         heatmap=f"{DESIGN}/alias.png",
         balance=f"{DESIGN}/balance.tsv",
         summary=f"{DESIGN}/summary.json",
-    params:
-        settings=settings("design", "seed"),
-        out=lambda wildcards, output: os.path.dirname(output.runs),
     log:
         f"{LOGS}/design/design.log",
     benchmark:
@@ -34,6 +31,9 @@ rule design:
     resources:
         mem_mb=res("design", "mem_mb"),
         runtime=res("design", "runtime"),
+    params:
+        settings=settings("design", "seed"),
+        out=lambda wildcards, output: os.path.dirname(output.runs),
     shell:
         "onerep design --settings {params.settings:q} --out {params.out:q} --log {log}"
 

@@ -46,24 +46,23 @@ for _model, _names in EVAL_MODEL_TARGETS.items():
             unpack(_eval_inputs),
         output:
             f"{R}/scores/{{rep}}/{{target}}.tsv",
-        wildcard_constraints:
-            rep=_eval_alternatives(EVAL_REPS),
-            target=_eval_alternatives(_names),
-        params:
-            jobs=lambda w: json.dumps([_eval_job_of(w)], sort_keys=True),
-            settings=settings(*_eval_settings_keys(TARGETS[_names[0]])),
         log:
             f"{LOGS}/evaluate_{_model}/{{rep}}/{{target}}.log",
         benchmark:
             f"{BENCH}/evaluate_{_model}/{{rep}}/{{target}}.tsv"
+        wildcard_constraints:
+            rep=_eval_alternatives(EVAL_REPS),
+            target=_eval_alternatives(_names),
         threads: res("evaluate", "threads")
         resources:
             mem_mb=res("evaluate", "mem_mb"),
             runtime=res("evaluate", "runtime"),
             group_slot=1,
+        params:
+            jobs=lambda w: json.dumps([_eval_job_of(w)], sort_keys=True),
+            settings=settings(*_eval_settings_keys(TARGETS[_names[0]])),
         shell:
-            "onerep evaluate --jobs {params.jobs:q} --settings {params.settings:q}"
-            " --threads {threads} --log {log:q}"
+            "onerep evaluate --jobs {params.jobs:q} --settings {params.settings:q} --threads {threads} --log {log:q}"
 
 
 FINAL_TARGETS.extend(_eval_score_files(R, config, RUN_IDS))

@@ -15,12 +15,13 @@ BASELINE_REPS = (["mfcc"] if "mfcc" in _BASELINES else []) + (
 USER_FEATURES = {f"user-{n}": m for n, m in config["extract"]["user_features"].items()}
 for _rep, _files in USER_FEATURES.items():
     if not re.fullmatch(r"user-[A-Za-z0-9_.-]+", _rep):
-        sys.exit(f"onerep: key 'extract.user_features': name '{_rep[5:]}' may hold only "
-                 "letters, digits, '_', '.', '-'")
+        sys.exit(f"onerep: key 'extract.user_features': name '{_rep[5:]}' may hold only letters, digits, '_', '.', '-'")
     for _t in _files:
         if _t not in TARGETS:
-            sys.exit(f"onerep: key 'extract.user_features.{_rep[5:]}': '{_t}' is not a "
-                     f"target (targets: {', '.join(TARGETS)})")
+            sys.exit(
+                f"onerep: key 'extract.user_features.{_rep[5:]}': '{_t}' is not a "
+                f"target (targets: {', '.join(TARGETS)})"
+            )
 FEATURE_REPS = [*RUN_IDS, *BASELINE_REPS, *USER_FEATURES]
 
 
@@ -50,15 +51,13 @@ rule extract:
         mel=f"{R}/mel/{{target}}.h5",
     output:
         f"{FEATURES}/{{rep}}/{{target}}.h5",
-    params:
-        settings=settings("extract.batch_size", "train.device"),
-    wildcard_constraints:
-        rep=_alternatives(RUN_IDS),
-        target=_TARGET_RE,
     log:
         f"{LOGS}/extract/{{rep}}/{{target}}.log",
     benchmark:
         f"{BENCH}/extract/{{rep}}/{{target}}.tsv"
+    wildcard_constraints:
+        rep=_alternatives(RUN_IDS),
+        target=_TARGET_RE,
     threads: res("extract", "threads")
     resources:
         mem_mb=res("extract", "mem_mb"),
@@ -66,6 +65,8 @@ rule extract:
         gpu=res("extract", "gpu"),
         torch_jobs=1,
         group_slot=1,
+    params:
+        settings=settings("extract.batch_size", "train.device"),
     shell:
         "onerep extract-features --model {input.model:q} --mel {input.mel:q} --rep {wildcards.rep} "
         "--target {wildcards.target} --settings {params.settings:q} --threads {threads} "
@@ -77,19 +78,18 @@ rule baseline_mfcc:
         mel=f"{R}/mel/{{target}}.h5",
     output:
         f"{FEATURES}/mfcc/{{target}}.h5",
-    wildcard_constraints:
-        target=_TARGET_RE,
     log:
         f"{LOGS}/baseline_mfcc/{{target}}.log",
     benchmark:
         f"{BENCH}/baseline_mfcc/{{target}}.tsv"
+    wildcard_constraints:
+        target=_TARGET_RE,
     threads: 1
     resources:
         mem_mb=res("extract", "mem_mb"),
         runtime=res("extract", "runtime"),
     shell:
-        "onerep baseline-mfcc --mel {input.mel:q} --target {wildcards.target} --out {output:q} "
-        "--log {log:q}"
+        "onerep baseline-mfcc --mel {input.mel:q} --target {wildcards.target} --out {output:q} --log {log:q}"
 
 
 rule baseline_rand:
@@ -98,16 +98,13 @@ rule baseline_rand:
         scaler=f"{R}/corpus/scaler.npz",
     output:
         f"{FEATURES}/rand-{{strategy}}/{{target}}.h5",
-    params:
-        settings=settings("seed", "design.sources", "sources.k", "train.width",
-                          "extract.batch_size", "train.device"),
-    wildcard_constraints:
-        strategy=_alternatives(config["design"]["strategies"]),
-        target=_TARGET_RE,
     log:
         f"{LOGS}/baseline_rand/{{strategy}}/{{target}}.log",
     benchmark:
         f"{BENCH}/baseline_rand/{{strategy}}/{{target}}.tsv"
+    wildcard_constraints:
+        strategy=_alternatives(config["design"]["strategies"]),
+        target=_TARGET_RE,
     threads: res("extract", "threads")
     resources:
         mem_mb=res("extract", "mem_mb"),
@@ -115,6 +112,8 @@ rule baseline_rand:
         gpu=res("extract", "gpu"),
         torch_jobs=1,
         group_slot=1,
+    params:
+        settings=settings("seed", "design.sources", "sources.k", "train.width", "extract.batch_size", "train.device"),
     shell:
         "onerep baseline-rand --strategy {wildcards.strategy} --scaler {input.scaler:q} "
         "--mel {input.mel:q} --target {wildcards.target} --settings {params.settings:q} "
@@ -127,13 +126,13 @@ rule user_features:
         mel=f"{R}/mel/{{target}}.h5",
     output:
         f"{FEATURES}/user-{{name}}/{{target}}.h5",
-    wildcard_constraints:
-        name=_alternatives([r[5:] for r in USER_FEATURES]),
-        target=_TARGET_RE,
     log:
         f"{LOGS}/user_features/{{name}}/{{target}}.log",
     benchmark:
         f"{BENCH}/user_features/{{name}}/{{target}}.tsv"
+    wildcard_constraints:
+        name=_alternatives([r[5:] for r in USER_FEATURES]),
+        target=_TARGET_RE,
     threads: 1
     resources:
         mem_mb=res("extract", "mem_mb"),

@@ -28,8 +28,7 @@ except ValueError as _exc:
 def label_inputs(wildcards):
     """The corpus manifest and the files one source reads (named like the CLI options):
     the corpus.* files of an MSD source, the file (and group_file) of a declared one."""
-    return {"manifest": config["corpus"]["manifest"],
-            **source_inputs(config, wildcards.source, AUDIO_DESCRIPTORS)}
+    return {"manifest": config["corpus"]["manifest"], **source_inputs(config, wildcards.source, AUDIO_DESCRIPTORS)}
 
 
 def label_args(wildcards, input):
@@ -77,19 +76,19 @@ rule labels:
     output:
         h5=f"{LABELS}/{{source}}.h5",
         topics=f"{LABELS}/{{source}}.topics.tsv",
-    params:
-        settings=label_settings,
-        args=label_args,
-    wildcard_constraints:
-        source="|".join(LABEL_SOURCES) or "(?!)",
     log:
         f"{LOGS}/labels/{{source}}.log",
     benchmark:
         f"{BENCH}/labels/{{source}}.tsv"
+    wildcard_constraints:
+        source="|".join(LABEL_SOURCES) or "(?!)",
     threads: res("labels", "threads")
     resources:
         mem_mb=res("labels", "mem_mb"),
         runtime=res("labels", "runtime"),
+    params:
+        settings=label_settings,
+        args=label_args,
     shell:
         "onerep labels --source {wildcards.source} --manifest {input.manifest:q} {params.args} "
         "--settings {params.settings:q} --threads {threads} --out {output.h5:q} "
@@ -102,8 +101,6 @@ rule labels_summary:
         labels=expand(f"{LABELS}/{{source}}.h5", source=LABEL_SOURCES),
     output:
         f"{LABELS}/summary.tsv",
-    params:
-        settings=settings("design.sources", "sources.require_all"),
     log:
         f"{LOGS}/labels_summary/labels_summary.log",
     benchmark:
@@ -112,6 +109,8 @@ rule labels_summary:
     resources:
         mem_mb=res("labels", "mem_mb"),
         runtime=res("labels", "runtime"),
+    params:
+        settings=settings("design.sources", "sources.require_all"),
     shell:
         "onerep labels-summary --manifest {input.manifest:q} --labels {input.labels:q} "
         "--settings {params.settings:q} --out {output:q} --log {log:q}"
@@ -120,23 +119,21 @@ rule labels_summary:
 JAMENDO = config["corpus"]["jamendo"]
 OWN_SPLIT = config["corpus"]["split_file"]
 if JAMENDO and JAMENDO["split_dir"] and not OWN_SPLIT:
-    sys.exit("onerep: key 'corpus.split_file': corpus.jamendo.split_dir is set; name the split "
-             "file to write, e.g. {results}/corpus/jamendo_split.tsv")
+    sys.exit(
+        "onerep: key 'corpus.split_file': corpus.jamendo.split_dir is set; name the split "
+        "file to write, e.g. {results}/corpus/jamendo_split.tsv"
+    )
 
 
 if JAMENDO:
 
     rule jamendo_manifest:
         input:
+            **({"checksums": JAMENDO["checksums"]} if JAMENDO["checksums"] else {}),
             tsv=JAMENDO["tsv"],
             audio=JAMENDO["audio_root"],
-            **({"checksums": JAMENDO["checksums"]} if JAMENDO["checksums"] else {}),
         output:
             config["corpus"]["manifest"],
-        params:
-            checksums=f"--checksums {shlex.quote(JAMENDO['checksums'])}" if JAMENDO["checksums"] else "",
-            low="--low" if JAMENDO["low"] else "",
-            on_bad_line=config["sources"]["on_bad_line"],
         log:
             f"{LOGS}/jamendo_manifest/corpus.log",
         benchmark:
@@ -145,6 +142,10 @@ if JAMENDO:
         resources:
             mem_mb=res("labels", "mem_mb"),
             runtime=res("labels", "runtime"),
+        params:
+            checksums=f"--checksums {shlex.quote(JAMENDO['checksums'])}" if JAMENDO["checksums"] else "",
+            low="--low" if JAMENDO["low"] else "",
+            on_bad_line=config["sources"]["on_bad_line"],
         shell:
             "onerep jamendo-manifest --tsv {input.tsv:q} --audio-root {input.audio:q} {params.checksums} "
             "{params.low} --on-bad-line {params.on_bad_line} --out {output:q} --log {log:q}"
@@ -160,8 +161,6 @@ if JAMENDO and JAMENDO["split_dir"]:
             },
         output:
             OWN_SPLIT,
-        params:
-            on_bad_line=config["sources"]["on_bad_line"],
         log:
             f"{LOGS}/jamendo_split/corpus.log",
         benchmark:
@@ -170,6 +169,8 @@ if JAMENDO and JAMENDO["split_dir"]:
         resources:
             mem_mb=res("labels", "mem_mb"),
             runtime=res("labels", "runtime"),
+        params:
+            on_bad_line=config["sources"]["on_bad_line"],
         shell:
             "onerep jamendo-split --train {input.train:q} --validation {input.validation:q} "
             "--test {input.test:q} --on-bad-line {params.on_bad_line} --out {output:q} --log {log:q}"
@@ -177,14 +178,11 @@ if JAMENDO and JAMENDO["split_dir"]:
 
 rule corpus_split:
     input:
+        **({"own": OWN_SPLIT} if OWN_SPLIT else {}),
         mel=f"{R}/mel/corpus.h5",
         labels=expand(f"{LABELS}/{{source}}.h5", source=DESIGN_LABEL_SOURCES),
-        **({"own": OWN_SPLIT} if OWN_SPLIT else {}),
     output:
         f"{R}/corpus/split.tsv",
-    params:
-        settings=settings("seed", "audio.valid_fraction", "sources.require_all", "design.sources"),
-        own=f"--split-file {shlex.quote(OWN_SPLIT)} " if OWN_SPLIT else "",
     log:
         f"{LOGS}/corpus_split/corpus_split.log",
     benchmark:
@@ -193,6 +191,9 @@ rule corpus_split:
     resources:
         mem_mb=res("labels", "mem_mb"),
         runtime=res("labels", "runtime"),
+    params:
+        settings=settings("seed", "audio.valid_fraction", "sources.require_all", "design.sources"),
+        own=f"--split-file {shlex.quote(OWN_SPLIT)} " if OWN_SPLIT else "",
     shell:
         "onerep corpus-split --mel-store {input.mel:q} --labels {input.labels:q} "
         "{params.own}--settings {params.settings:q} --out {output:q} --log {log:q}"

@@ -32,14 +32,16 @@ def mtg_split_files(cfg):
     folder = os.path.join(data, "splits", f"split-{int(cfg.get('split') or 0)}")
     subset = cfg.get("subset") or "top50tags"
     prefixes = ["autotagging"] if subset == "all" else [f"autotagging_{subset}"]
-    if subset == "all" and not os.path.exists(os.path.join(folder, "autotagging-train.tsv")) and all(
-        os.path.exists(os.path.join(folder, f"autotagging_{c}-train.tsv"))
-        for c in ("genre", "instrument", "moodtheme")
+    if (
+        subset == "all"
+        and not os.path.exists(os.path.join(folder, "autotagging-train.tsv"))
+        and all(
+            os.path.exists(os.path.join(folder, f"autotagging_{c}-train.tsv"))
+            for c in ("genre", "instrument", "moodtheme")
+        )
     ):
         prefixes = [f"autotagging_{c}" for c in ("genre", "instrument", "moodtheme")]
-    return [
-        os.path.join(folder, f"{p}-{part}.tsv") for p in prefixes for part in ("train", "validation", "test")
-    ]
+    return [os.path.join(folder, f"{p}-{part}.tsv") for p in prefixes for part in ("train", "validation", "test")]
 
 
 def target_inputs(wildcards):
@@ -75,8 +77,13 @@ def split_inputs(wildcards):
 
 def split_settings(wildcards):
     if wildcards.target in REC_TARGETS:
-        return settings("seed", "evaluate.repetitions", "evaluate.als.min_user_tracks",
-                        "evaluate.als.min_track_users", "evaluate.als.holdout_fraction")
+        return settings(
+            "seed",
+            "evaluate.repetitions",
+            "evaluate.als.min_user_tracks",
+            "evaluate.als.min_track_users",
+            "evaluate.als.holdout_fraction",
+        )
     return settings("seed", "evaluate.repetitions", "evaluate.test_fraction")
 
 
@@ -93,22 +100,21 @@ rule target_manifest:
         manifest=f"{TARGET_DIR}/{{target}}/manifest.tsv",
         labels=f"{TARGET_DIR}/{{target}}/labels.tsv",
         report=f"{TARGET_DIR}/{{target}}/report.tsv",
-    params:
-        settings=target_settings,
-        out_dir=lambda wildcards: f"{TARGET_DIR}/{wildcards.target}",
-    wildcard_constraints:
-        target=_one_of(PLAIN_TARGETS),
     log:
         f"{LOGS}/target_manifest/{{target}}.log",
     benchmark:
         f"{BENCH}/target_manifest/{{target}}.tsv"
+    wildcard_constraints:
+        target=_one_of(PLAIN_TARGETS),
     threads: res("targets", "threads")
     resources:
         mem_mb=res("targets", "mem_mb"),
         runtime=res("targets", "runtime"),
+    params:
+        settings=target_settings,
+        out_dir=lambda wildcards: f"{TARGET_DIR}/{wildcards.target}",
     shell:
-        "onerep target-manifest --settings {params.settings:q} --out-dir {params.out_dir:q} "
-        "--log {log:q}"
+        "onerep target-manifest --settings {params.settings:q} --out-dir {params.out_dir:q} --log {log:q}"
 
 
 # Last.fm-1K also writes its listening counts.
@@ -118,12 +124,12 @@ use rule target_manifest as target_manifest_interactions with:
         labels=f"{TARGET_DIR}/{{target}}/labels.tsv",
         report=f"{TARGET_DIR}/{{target}}/report.tsv",
         interactions=f"{TARGET_DIR}/{{target}}/interactions.tsv",
-    wildcard_constraints:
-        target=_one_of(REC_TARGETS),
     log:
         f"{LOGS}/target_manifest_interactions/{{target}}.log",
     benchmark:
         f"{BENCH}/target_manifest_interactions/{{target}}.tsv"
+    wildcard_constraints:
+        target=_one_of(REC_TARGETS),
 
 
 rule target_splits:
@@ -131,19 +137,19 @@ rule target_splits:
         unpack(split_inputs),
     output:
         f"{TARGET_DIR}/{{target}}/splits.tsv",
-    params:
-        settings=split_settings,
-        interactions=split_interactions_arg,
-    wildcard_constraints:
-        target=_one_of(TARGETS),
     log:
         f"{LOGS}/target_splits/{{target}}.log",
     benchmark:
         f"{BENCH}/target_splits/{{target}}.tsv"
+    wildcard_constraints:
+        target=_one_of(TARGETS),
     threads: res("targets", "threads")
     resources:
         mem_mb=res("targets", "mem_mb"),
         runtime=res("targets", "runtime"),
+    params:
+        settings=split_settings,
+        interactions=split_interactions_arg,
     shell:
         "onerep target-splits --target {wildcards.target} --labels {input.labels:q} "
         "--report {input.report:q} --mel {input.mel:q} {params.interactions} "

@@ -9,9 +9,7 @@ import re
 
 RUNS_DIR = f"{R}/runs"
 _RUN_ROWS = {r.run_id: r for r in RUNS.itertuples(index=False)}
-ASSEMBLED_RUNS = [
-    r for r in RUN_IDS if config["train"]["mss_from_ssr"] and _RUN_ROWS[r].strategy == "msscr"
-]
+ASSEMBLED_RUNS = [r for r in RUN_IDS if config["train"]["mss_from_ssr"] and _RUN_ROWS[r].strategy == "msscr"]
 TRAINED_RUNS = [r for r in RUN_IDS if r not in set(ASSEMBLED_RUNS)]
 
 # What the trained parameters depend on (a change reruns training and what follows) ...
@@ -55,25 +53,25 @@ rule train:
     output:
         model=f"{RUNS_DIR}/{{run_id}}/model.pt",
         log=f"{RUNS_DIR}/{{run_id}}/train_log.tsv",
+    log:
+        f"{LOGS}/train/{{run_id}}.log",
+    benchmark:
+        f"{BENCH}/train/{{run_id}}.tsv"
+    wildcard_constraints:
+        run_id=_run_alternatives(TRAINED_RUNS),
+    threads: res("train", "threads")
+    resources:
+        **({"gpu_model": _GPU_MODEL} if _GPU_MODEL else {}),
+        mem_mb=res("train", "mem_mb"),
+        runtime=res("train", "runtime"),
+        gpu=res("train", "gpu"),
+        torch_jobs=1,
     params:
         settings=TRAIN_SETTINGS,
         strategy=lambda w: _RUN_ROWS[w.run_id].strategy,
         sources=lambda w: _RUN_ROWS[w.run_id].sources,
         seed=lambda w: int(_RUN_ROWS[w.run_id].seed),
         out=lambda w: f"{RUNS_DIR}/{w.run_id}",
-    wildcard_constraints:
-        run_id=_run_alternatives(TRAINED_RUNS),
-    log:
-        f"{LOGS}/train/{{run_id}}.log",
-    benchmark:
-        f"{BENCH}/train/{{run_id}}.tsv"
-    threads: res("train", "threads")
-    resources:
-        mem_mb=res("train", "mem_mb"),
-        runtime=res("train", "runtime"),
-        gpu=res("train", "gpu"),
-        **({"gpu_model": _GPU_MODEL} if _GPU_MODEL else {}),
-        torch_jobs=1,
     shell:
         "onerep train --run-id {wildcards.run_id} --strategy {params.strategy} "
         "--sources {params.sources} --seed {params.seed} --mel {input.mel:q} "
@@ -94,23 +92,21 @@ if ASSEMBLED_RUNS:
         output:
             model=f"{RUNS_DIR}/{{run_id}}/model.pt",
             log=f"{RUNS_DIR}/{{run_id}}/train_log.tsv",
-        params:
-            sources=lambda w: _RUN_ROWS[w.run_id].sources,
-            seed=lambda w: int(_RUN_ROWS[w.run_id].seed),
-            ssr=lambda w: " ".join(
-                f"{s}={r}={RUNS_DIR}/{r}/model.pt" for s, r in _SSR_OF[w.run_id].items()
-            ),
-            out=lambda w: f"{RUNS_DIR}/{w.run_id}",
-        wildcard_constraints:
-            run_id=_run_alternatives(ASSEMBLED_RUNS),
         log:
             f"{LOGS}/assemble_msscr/{{run_id}}.log",
         benchmark:
             f"{BENCH}/assemble_msscr/{{run_id}}.tsv"
+        wildcard_constraints:
+            run_id=_run_alternatives(ASSEMBLED_RUNS),
         threads: 1
         resources:
             mem_mb=res("default", "mem_mb"),
             runtime=res("default", "runtime"),
+        params:
+            sources=lambda w: _RUN_ROWS[w.run_id].sources,
+            seed=lambda w: int(_RUN_ROWS[w.run_id].seed),
+            ssr=lambda w: " ".join(f"{s}={r}={RUNS_DIR}/{r}/model.pt" for s, r in _SSR_OF[w.run_id].items()),
+            out=lambda w: f"{RUNS_DIR}/{w.run_id}",
         shell:
             "onerep assemble-msscr --run-id {wildcards.run_id} --sources {params.sources} "
             "--seed {params.seed} --ssr {params.ssr} --out {params.out:q} --log {log:q}"

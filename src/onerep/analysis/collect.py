@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from onerep.evaluate.scores import UNRECORDED, read_score_file
-from onerep.util import setting
 
 from .coding import BASELINE, R_STAR, SINGLE, n_star, r_star, strategy_label
 

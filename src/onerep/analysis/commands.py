@@ -12,7 +12,6 @@ all      every step on a finished results folder (without Snakemake)
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 from collections.abc import Iterable
@@ -179,9 +178,8 @@ def tsne_step(standardised: str | Path, features: Iterable[str | Path], models: 
     the candidate runs; ``target_labels``: the target's ``<target>/labels.tsv``;
     ``topics``: the sources' ``<source>.topics.tsv``.
     """
-    from onerep.util import derive_seed
+    from onerep.util import derive_seed, setting
 
-    from .collect import setting
     from .tables import read_tsv
     from .tsne import choose_run, default_target, fig16_tsne, placeholder
 

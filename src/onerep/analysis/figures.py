@@ -18,8 +18,7 @@ import pandas as pd
 from onerep.util import atomic_path
 
 from . import FIGURE_TABLES
-
-from .coding import (BASELINE, SINGLE, STRATEGY_COLOURS, baseline_label, order_strategies, strategy_label)
+from .coding import BASELINE, SINGLE, STRATEGY_COLOURS, baseline_label, order_strategies, strategy_label
 
 log = logging.getLogger(__name__)
 
@@ -539,7 +538,7 @@ def training_curves(logs: pd.DataFrame, out_dir: str | Path) -> Path:
     handles: dict = {}
     for j, s in enumerate(sources):
         d = logs[logs.source == s]
-        for run_id, v in d.groupby("run_id"):
+        for _run_id, v in d.groupby("run_id"):
             v = v.sort_values("epoch")
             r = v.strategy.iloc[0] if "strategy" in v else ""
             colour = STRATEGY_COLOURS.get(r, "#555")
@@ -582,7 +581,8 @@ def figures_step(tables: str | Path | Mapping[str, str | Path], out_dir: str | P
     (a mapping from their names to files, or the analysis folder that holds them)."""
     import json
 
-    from .collect import setting
+    from onerep.util import setting
+
     from .tables import read_tsv
 
     settings = settings or {}

@@ -151,7 +151,8 @@ class VCModel:
         best = None
         for s in starts if self.n_comp else [np.zeros(0)]:
             if self.n_comp == 0:
-                res = optimize.OptimizeResult(x=s, fun=self.criterion(s)[0], success=True, nit=0, message="no components")
+                res = optimize.OptimizeResult(x=s, fun=self.criterion(s)[0], success=True, nit=0,
+                                              message="no components")
             else:
                 res = optimize.minimize(self.criterion, s, jac=True, method="TNC",
                                         bounds=[(0.0, None)] * self.n_comp,

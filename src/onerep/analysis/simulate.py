@@ -8,6 +8,7 @@ s1[r]^2, s_e^2; the analysis must recover them. Used by the tests and by
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -96,7 +97,7 @@ SYNTHETIC_TARGETS: dict[str, tuple[str, float, float]] = {
 }
 
 
-def write_synthetic_study(root: "str | os.PathLike[str]", runs: pd.DataFrame, truth: Model1Truth = PAPER_LIKE,
+def write_synthetic_study(root: str | os.PathLike[str], runs: pd.DataFrame, truth: Model1Truth = PAPER_LIKE,
                           targets: Mapping[str, tuple[str, float, float]] | None = None,
                           repetitions: int = 3, seed: int = 0, baselines: Sequence[str] = ("mfcc", "rand"),
                           ) -> dict[str, object]:
@@ -132,7 +133,8 @@ def write_synthetic_study(root: "str | os.PathLike[str]", runs: pd.DataFrame, tr
         out.parent.mkdir(parents=True, exist_ok=True)
         df[cols].to_csv(out, sep="\t", index=False)
     strategies = order_strategies(runs.strategy)
-    reps = (["mfcc"] if "mfcc" in baselines else []) + ([f"rand-{r}" for r in strategies] if "rand" in baselines else [])
+    reps = ((["mfcc"] if "mfcc" in baselines else [])
+            + ([f"rand-{r}" for r in strategies] if "rand" in baselines else []))
     for k, rep in enumerate(reps):
         for target, (metric, mu, sd) in targets.items():
             vals = mu - sd * (1.5 + 0.5 * k) + rng.normal(0, sd * 0.1, size=repetitions)

@@ -12,11 +12,10 @@ import numpy as np
 import pandas as pd
 
 from onerep.evaluate.scores import PROTOCOLS, UNRECORDED
-from onerep.util import write_text_atomic
+from onerep.util import setting, write_text_atomic
 
 from . import SUMMARY_TABLES
 from .coding import baseline_label, strategy_label
-from .collect import setting
 from .figures import FIGURES, TRAINING, metric_label, table_paths
 
 DEMO_NOTE = (
@@ -200,7 +199,8 @@ def write_summary(tables: str | Path | Mapping[str, str | Path], out: str | Path
         L.append(f"{pw.method.iloc[0]}.\n\n")
         t = pd.DataFrame({"family": pw.family, "comparison": pw.a + " - " + pw.b,
                           "difference": [_fmt(v) for v in pw.difference],
-                          "95% interval (bootstrap)": [f"[{_fmt(x)}, {_fmt(y)}]" for x, y in zip(pw.ci_low, pw.ci_high)],
+                          "95% interval (bootstrap)": [f"[{_fmt(x)}, {_fmt(y)}]"
+                                                       for x, y in zip(pw.ci_low, pw.ci_high)],
                           "p (Wald)": [_p(v) for v in pw.p_wald], "p (Wald, Holm)": [_p(v) for v in pw.p_wald_holm],
                           "p (bootstrap)": [_p(v) for v in pw.p_boot]})
         L.append(md_table(t))

@@ -21,11 +21,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from onerep.util import atomic_path, derive_seed, write_text_atomic
+from onerep.util import atomic_path, derive_seed, setting, write_text_atomic
 
 from .bootstrap import DEFAULT_SCHEME, BootstrapResult, bootstrap
-from .collect import (collect_scores, expected_score_files, match_score_files, model_data, run_means, setting,
-                      source_names, standardise, target_protocols)
+from .collect import (
+    collect_scores,
+    expected_score_files,
+    match_score_files,
+    model_data,
+    run_means,
+    source_names,
+    standardise,
+    target_protocols,
+)
 from .compare import PAIRWISE_COLUMNS, pairwise
 from .models import estimates_table, fit_mixed, formula_text, model1_spec, model2_spec
 from .variance import correlation, source_components, ssr_performance

@@ -30,7 +30,6 @@ import http.client
 import logging
 import os
 import re
-import socket
 import ssl
 import threading
 import time
@@ -66,7 +65,7 @@ class DownloadSettings:
     max_redirects: int = 5
 
     @classmethod
-    def from_settings(cls, download: dict[str, Any] | None) -> "DownloadSettings":
+    def from_settings(cls, download: dict[str, Any] | None) -> DownloadSettings:
         d = dict(download or {})
         known = {k: d[k] for k in ("concurrency", "connect_timeout", "read_timeout", "retries", "backoff",
                                    "max_redirects") if k in d}
@@ -290,7 +289,7 @@ def _fetch_once(url: str, part: Path, settings: DownloadSettings) -> tuple[str, 
             if expected is not None and size < expected:
                 raise _Retry(f"truncated: received {size} of {expected} bytes")
             return resp.getheader("Content-Type") or "", resumed
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise _Retry(f"timeout: no data within {settings.read_timeout:g} s") from None
         except ssl.SSLCertVerificationError as exc:
             raise _Fatal(f"connection_error: TLS certificate not valid ({exc.verify_message})") from None
@@ -307,7 +306,7 @@ def _connect_errors(fn: Callable[[], Any], settings: DownloadSettings) -> Any:
         return fn()
     except (_Retry, _Fatal):
         raise
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise _Retry(f"timeout: no connection within {settings.connect_timeout:g} s") from None
     except ssl.SSLCertVerificationError as exc:
         raise _Fatal(f"connection_error: TLS certificate not valid ({exc.verify_message})") from None

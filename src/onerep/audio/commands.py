@@ -204,7 +204,8 @@ def register(subparsers: Any) -> None:
                     "error when more than audio.max_loss_fraction of the tracks were lost.\n\n"
                     "  onerep audio-merge --dataset gtzan --manifest targets/gtzan/manifest.tsv \\\n"
                     "      --shards mel/gtzan/shard-*.h5 \\\n"
-                    "      --shard-records mel/gtzan/shard-*.records.tsv --out mel/gtzan.h5 --out-records mel/gtzan.records.tsv")
+                    "      --shard-records mel/gtzan/shard-*.records.tsv --out mel/gtzan.h5 "
+                    "--out-records mel/gtzan.records.tsv")
     p.add_argument("--dataset", required=True, help="data set name (for messages and the store's attributes)")
     p.add_argument("--manifest", required=True, help="the data set's manifest (gives the order of the tracks)")
     p.add_argument("--shards", nargs="+", required=True, help="shard mel stores (any order)")
@@ -233,7 +234,8 @@ def register(subparsers: Any) -> None:
         description="Acquisition, mel spectrograms and records for any manifest in one process: writes the mel\n"
                     "store OUT, its records (OUT stem + .records.tsv) and downloads into OUT stem + _files/.\n\n"
                     "  onerep audio-extract --manifest tracks.tsv --out mel/tracks.h5 --threads 4\n"
-                    "  onerep audio-extract --manifest urls.tsv --out mel/urls.h5 --settings '{\"audio\": {\"n_mels\": 96}}'")
+                    "  onerep audio-extract --manifest urls.tsv --out mel/urls.h5 "
+                    "--settings '{\"audio\": {\"n_mels\": 96}}'")
     p.add_argument("--manifest", required=True, help=_MANIFEST_HELP)
     p.add_argument("--out", required=True, help="mel store (HDF5) to write")
     p.add_argument("--records", help="records TSV (default: beside --out)")

@@ -100,7 +100,7 @@ class MelParams:
     excerpt_seconds: float | None = None  # None = whole file; else the centred excerpt (see excerpt_span)
 
     @classmethod
-    def from_settings(cls, audio: dict[str, Any], dataset: str | None = None) -> "MelParams":
+    def from_settings(cls, audio: dict[str, Any], dataset: str | None = None) -> MelParams:
         """Build from the config's ``audio`` section (schema key names, also a store's attributes);
         missing keys take defaults.
 
@@ -135,7 +135,7 @@ class MelParams:
         return params
 
     @classmethod
-    def from_attrs(cls, attrs: dict[str, Any]) -> "MelParams":
+    def from_attrs(cls, attrs: dict[str, Any]) -> MelParams:
         """Rebuild from a mel store's attributes (see :meth:`attrs`)."""
         top_db = float(attrs["top_db"])
         return cls(

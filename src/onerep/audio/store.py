@@ -193,7 +193,7 @@ class StoreWriter:
             if self.tmp.exists():
                 self.tmp.unlink()
 
-    def __enter__(self) -> "StoreWriter":
+    def __enter__(self) -> StoreWriter:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -289,7 +289,7 @@ class MelStore:
         state["_pid"] = -1
         return state
 
-    def __enter__(self) -> "MelStore":
+    def __enter__(self) -> MelStore:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -217,11 +217,11 @@ def lastfm1k_log(world: World) -> tuple[list[tuple[str, ...]], set[str]]:
         return [], set()
     aff = affinity(world, users, tracks)
     chosen = _choose(rng, aff, [u.activity for u in users], np.ones(len(tracks), dtype=bool))
-    end = dt.datetime(2009, 6, 1, tzinfo=dt.timezone.utc)
+    end = dt.datetime(2009, 6, 1, tzinfo=dt.UTC)
     rows: list[tuple[str, ...]] = []
     played: set[str] = set()
     for ui, (u, picks) in enumerate(zip(users, chosen)):
-        reg = dt.datetime(2005, 2, 14, tzinfo=dt.timezone.utc) + dt.timedelta(days=int(rng.integers(0, 1200)))
+        reg = dt.datetime(2005, 2, 14, tzinfo=dt.UTC) + dt.timedelta(days=int(rng.integers(0, 1200)))
         u.profile = _profile(rng, reg)
         span = (end - reg).total_seconds()
         events: list[tuple[float, Track | None, int]] = []

@@ -374,6 +374,7 @@ def make_artists(s: DemoSettings, genres: list[str], rng: np.random.Generator) -
                                                              p=weights / weights.sum())]
     taken_ids: set[str] = set()
     taken_names: set[str] = set()
+    album_kinds = ["Sessions", "Nights", "Songs", "Stories", "Live", "Vol. 2", "Days", "Dreams"]
     artists = []
     for genre in assign:
         st = GENRE_STYLES[genre]
@@ -391,7 +392,7 @@ def make_artists(s: DemoSettings, genres: list[str], rng: np.random.Generator) -
         fam = float(rng.beta(2.5, 2.0))
         era = int(rng.integers(st.era[0], st.era[1] + 1))
         name = artist_name(rng, genre, taken_names)
-        albums = tuple(f"{rng.choice(TITLE_WORDS)} {rng.choice(['Sessions', 'Nights', 'Songs', 'Stories', 'Live', 'Vol. 2', 'Days', 'Dreams'])}"
+        albums = tuple(f"{rng.choice(TITLE_WORDS)} {rng.choice(album_kinds)}"
                        for _ in range(int(rng.integers(1, 4))))
         artists.append(Artist(
             id=random_id(rng, "AR", taken_ids), mbid=random_mbid(rng), name=name, genre=genre,

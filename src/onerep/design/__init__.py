@@ -11,7 +11,8 @@ from onerep.util import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
-        "greedy": ("MULTI_SOURCE", "STRATEGIES", "GreedyState", "count_candidates", "enumerate_candidates", "greedy_order",),
+        "greedy": ("MULTI_SOURCE", "STRATEGIES", "GreedyState", "count_candidates", "enumerate_candidates",
+                   "greedy_order",),
         "runs": ("COLUMNS", "Design", "DesignSpec", "build_design", "design_spec", "run_id", "run_seed", "runs_table",),
     },
 )

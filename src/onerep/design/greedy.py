@@ -16,8 +16,9 @@ Balance (the set O)
     ``strategy`` (runs per multi-source strategy), ``n`` (runs per n = 2..m-1) and
     ``source`` (runs containing each source). Phases 1 and 2 add the same number to
     every level of each factor (SS-R, n = 1 and n = m are not levels here), so counting
-    them would change no spread; they are left out. A level is *exhausted* when no remaining (unchosen) candidate has it, i.e. it
-    is judged before the step; exhausted levels are ignored. For a candidate c,
+    them would change no spread; they are left out. A level is *exhausted* when no
+    remaining (unchosen) candidate has it, i.e. it is judged before the step; exhausted
+    levels are ignored. For a candidate c,
     ``spread_f(c)`` = max - min of factor f's non-exhausted level counts after adding c.
     The unbalance of c is the pair ``(max_f spread_f(c), sum_f spread_f(c))`` compared
     lexicographically (largest spread first, then the sum, SPEC's tie-break); O is the

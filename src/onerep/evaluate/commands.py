@@ -55,8 +55,7 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``onerep evaluate``."""
     from threadpoolctl import threadpool_limits
 
-    from ..util import setup_logging
-    from ..util import parse_settings
+    from ..util import parse_settings, setup_logging
     from .scores import evaluate_representation, setting, write_scores
 
     log = setup_logging(args.log)

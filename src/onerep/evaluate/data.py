@@ -122,7 +122,8 @@ def load_splits(path: str | Path) -> pd.DataFrame:
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise ValueError(
-            f"{path}, line {_line(i)}: track '{df.track_id.iloc[i]}' appears twice in repetition {df.repetition.iloc[i]}"
+            f"{path}, line {_line(i)}: track '{df.track_id.iloc[i]}' appears twice in repetition "
+            f"{df.repetition.iloc[i]}"
         )
     return df
 

@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from onerep.util import setting
+
 from ..util import atomic_path, derive_seed
 from .data import TASKS, Features, load_features, load_interactions, load_labels, load_splits, repetition_plan
 from .mlp import TAG_METRICS, MLPParams, fit_score, fit_tagging
-from onerep.util import setting
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from typing import Any
 
 import numpy as np
 

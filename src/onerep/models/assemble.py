@@ -59,7 +59,7 @@ def assemble_msscr(run_id: str, seed: int, sources: list[str], ssr_models: Mappi
     # k only matters for labelled sources (self's head is always 2-way)
     labelled = [s for s in sources if s != SELF]
     k = loaded[labelled[0]][1]["k"] if labelled else first_meta["k"]
-    for s, (net, meta) in loaded.items():
+    for s, (_net, meta) in loaded.items():
         path = ssr_models[s]
         if meta["strategy"] != "ssr" or list(meta["sources"]) != [s]:
             raise ValueError(f"{path}: expected an SS-R model of source '{s}', got "

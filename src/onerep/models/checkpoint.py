@@ -87,7 +87,8 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu"
     except Exception as exc:  # a truncated or foreign file
         raise ValueError(f"{path}: not a readable onerep model file ({exc})") from None
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path}: not an onerep model file (format {payload.get('format') if isinstance(payload, dict) else type(payload)})")
+        found = payload.get("format") if isinstance(payload, dict) else type(payload)
+        raise ValueError(f"{path}: not an onerep model file (format {found})")
     net = build_network(payload["strategy"], payload["sources"], k=payload["k"], width=payload["width"])
     try:
         net.load_state_dict(payload["state_dict"])

@@ -50,6 +50,6 @@ def format_summary(rows: list[dict[str, Any]], tsv: bool = False) -> str:
                                 str(r["representation_size"])] for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
     out = []
-    for j, c in enumerate(cells):
+    for c in cells:
         out.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(c, widths))))
     return "\n".join(out) + "\n"

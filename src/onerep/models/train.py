@@ -3,8 +3,9 @@
 One epoch is ``L = ceil(train tracks / b) x m`` iterations. A user may cap it with
 ``max_iterations_per_epoch``; a cap below L departs from Algorithm 1 (each source gets
 fewer updates than the paper gives it), so the run's log warns once and the model file
-records ``epoch_capped``, ``iterations_per_epoch`` and ``algorithm1_iterations_per_epoch``. Each iteration draws a source uniformly at random, then
-``b`` distinct training tracks, then one random crop per track, and takes one Adam
+records ``epoch_capped``, ``iterations_per_epoch`` and
+``algorithm1_iterations_per_epoch``. Each iteration draws a source uniformly at random,
+then ``b`` distinct training tracks, then one random crop per track, and takes one Adam
 step on the KL divergence between the source's labels and the softmax of its head
 (per-sample sum over outputs, mean over the batch). MSS-CR, whose networks share
 nothing, gets a balanced schedule instead (every source exactly ``L / m`` steps in

@@ -56,7 +56,7 @@ class MelGeometry:
     fmax: float
 
     @classmethod
-    def from_attrs(cls, attrs: Any, path: Path) -> "MelGeometry":
+    def from_attrs(cls, attrs: Any, path: Path) -> MelGeometry:
         try:
             sr = int(attrs["sample_rate"])
             hop = int(attrs["hop_length"])
@@ -180,7 +180,8 @@ def compute_descriptors(mel_store: str | Path, out: str | Path) -> dict[str, int
         with h5py.File(tmp, "w") as g:
             g.create_dataset("track_id", data=np.array(kept, dtype=object), dtype=h5py.string_dtype())
             for k in AUDIO_SOURCES:
-                arr = np.stack(values[k]).astype(np.float32) if kept else np.zeros((0, len(feature_names(k))), np.float32)
+                arr = (np.stack(values[k]).astype(np.float32) if kept
+                       else np.zeros((0, len(feature_names(k))), np.float32))
                 ds = g.create_dataset(k, data=arr)
                 ds.attrs["names"] = np.array(feature_names(k), dtype=object)
             for key, val in attrs.items():

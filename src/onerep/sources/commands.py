@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
-from typing import Any
 
 from onerep.util import parse_settings, setup_logging, write_text_atomic
 

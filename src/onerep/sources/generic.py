@@ -220,7 +220,7 @@ class Declared:
     group_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_entry(cls, name: str, entry: dict[str, Any]) -> "Declared":
+    def from_entry(cls, name: str, entry: dict[str, Any]) -> Declared:
         """From ``sources.declared.<name>`` (defaults filled in here)."""
         e = declared_entry(name, entry)
         missing = [k for k in ("kind", "format", "file") if not e.get(k)]

@@ -24,15 +24,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from onerep.util import setting as _get
+
 from .. import __version__
 from ..util import derive_seed
 from . import generic, loaders
-from .labelfile import LabelResult, label_attrs, load_labels, write_labels, write_topics  # noqa: F401
 from .audio_sources import SCALING, load_descriptors
 from .catalog import AUDIO_SOURCES, GMM_SOURCES, LABEL_SOURCES, PLSA_SOURCES, SOURCE_INPUTS  # noqa: F401
 from .gmm import GMMResult, fit_gmm
+from .labelfile import LabelResult, label_attrs, load_labels, write_labels, write_topics  # noqa: F401
 from .plsa import PLSA, top_terms
-from onerep.util import setting as _get
 
 log = logging.getLogger(__name__)
 

@@ -382,7 +382,7 @@ class PLSA(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- fitting
-    def fit(self, X: Any, y: Any = None) -> "PLSA":
+    def fit(self, X: Any, y: Any = None) -> PLSA:
         """Fit P(w|z) and P(z|d) to the count matrix ``X`` (documents x terms)."""
         self._fit(X)
         return self

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-from pathlib import Path
-from typing import Any
 
 from onerep.util import parse_settings, setup_logging
 
