@@ -172,7 +172,15 @@ def test_tiny_study_from_nothing_then_only_what_changed(tmp_path: Path, repo: Pa
     ballroom = {"name": "ballroom", "kind": "ballroom", "root": "results/demo_world/ballroom"}
     _added_target(study, targets, ballroom)
     _removed_target(study, [*targets, ballroom], "emotion_arousal")
-    _raised_budget(study, [t for t in [*targets, ballroom] if t["name"] != "emotion_arousal"])
+    kept = [t for t in [*targets, ballroom] if t["name"] != "emotion_arousal"]
+    _raised_budget(study, kept)
+    # how a training job runs (checkpoint interval, compilation, precision) reruns nothing
+    # (train.device does: extraction runs on that device too)
+    runtime = {"evaluate": {"mlp": {"max_iter": 25}}, "targets": kept,
+               "design": {"budget": study.cfg["design"]["budget"] + 1},
+               "train": {"checkpoint_every": 3, "compile": True, "precision": "bf16"}}
+    dry = study.snakemake("-n", config=runtime)
+    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-3000:]
 
 
 @pytest.mark.workflow

@@ -31,28 +31,6 @@ _TSNE_RUNS = [config["analysis"]["tsne_run"]] if config["analysis"]["tsne_run"] 
 _DESIGN_SOURCES = [s for s in config["design"]["sources"] if s != "self"]
 
 
-def _fig(number, caption, category, subcategory):
-    """A figure's PNG as a report item (its TSV is a plain output beside it)."""
-    return report(
-        f"{AFIG}/{_FIGS[number]}.png",
-        caption=f"../report/{caption}.rst",
-        category=category,
-        subcategory=subcategory,
-        labels={"figure": f"Fig. {number}"},
-    )
-
-
-def _tsne_inputs(wildcards):
-    if not _TSNE_TARGET:  # the placeholder figure reads none of them
-        return {"features": [], "models": [], "labels": [], "topics": []}
-    return {
-        "features": [f"{R}/features/{r}/{_TSNE_TARGET}.h5" for r in _TSNE_RUNS],
-        "models": [f"{R}/runs/{r}/model.pt" for r in _TSNE_RUNS],
-        "labels": f"{R}/targets/{_TSNE_TARGET}/labels.tsv",
-        "topics": [f"{R}/labels/{s}.topics.tsv" for s in _DESIGN_SOURCES],
-    }
-
-
 rule analysis_collect:
     input:
         runs=f"{R}/design/runs.tsv",

@@ -54,51 +54,9 @@ for _key, _names in (
         raise ValueError(f"{_key}: unknown data set(s) {', '.join(_unknown)}; the data sets are {', '.join(DATASETS)}")
 
 
-def dataset_shards(dataset):
-    """Shard ids (0000, 0001, ...) of a data set: audio.shards[dataset], else audio.shards.default."""
-    return shard_ids(shard_count(config["audio"]["shards"], dataset))
-
-
 # Shard ids of any data set (no {m,n} here: Snakemake reads braces in constraints as
 # wildcards); acquire's input function holds a shard to its data set's range.
 SHARD_RE = "|".join(max((dataset_shards(d) for d in DATASETS), key=len))
-
-
-def excerpt_applies(dataset):
-    """Whether audio.excerpt_seconds cuts the files of a data set."""
-    audio = config["audio"]
-    names = audio.get("excerpt_datasets")
-    return audio.get("excerpt_seconds") is not None and (names is None or dataset in names)
-
-
-def mel_settings(wildcards):
-    """Params of a data set's mel shards: MEL_KEYS, plus the excerpt only where it applies."""
-    if excerpt_applies(wildcards.dataset):
-        return settings(*MEL_KEYS, "audio.excerpt_seconds")
-    return settings(*MEL_KEYS)
-
-
-def manifest_path(dataset):
-    """The audio manifest of a data set: the corpus's from the config, a target's from the targets stage."""
-    if dataset == "corpus":
-        return config["corpus"]["manifest"]
-    return f"{R}/targets/{dataset}/manifest.tsv"
-
-
-def manifest_of_shard(wildcards):
-    """The manifest of a shard's data set; a shard outside the data set's audio.shards is an error."""
-    shards = dataset_shards(wildcards.dataset)
-    if wildcards.shard not in shards:
-        raise ValueError(
-            f"shard {wildcards.shard} of data set {wildcards.dataset}: audio.shards gives it "
-            f"{len(shards)} shard(s), {shards[0]} to {shards[-1]}"
-        )
-    return manifest_path(wildcards.dataset)
-
-
-def shard_files(suffix):
-    """Input function: the files mel/{dataset}/shard-NNNN<suffix> of every shard of a data set."""
-    return lambda wc: [f"{MEL}/{wc.dataset}/shard-{shard}{suffix}" for shard in dataset_shards(wc.dataset)]
 
 
 rule acquire:

@@ -22,19 +22,6 @@ EVAL_REPS = [*RUN_IDS, *_eval_baseline_reps(config)]
 _EVAL_FILE_KEYS = ("features", "splits", "labels", "interactions")
 
 
-def _eval_alternatives(names):
-    return "|".join(re.escape(n) for n in names) or "(?!)"
-
-
-def _eval_job_of(wildcards):
-    return _eval_job(R, wildcards.rep, TARGETS[wildcards.target], RUNS)
-
-
-def _eval_inputs(wildcards):
-    """The files one evaluation reads, named as the job names them."""
-    return {k: v for k, v in _eval_job_of(wildcards).items() if k in _EVAL_FILE_KEYS}
-
-
 for _model, _names in EVAL_MODEL_TARGETS.items():
     if not _names:
         continue
@@ -51,8 +38,8 @@ for _model, _names in EVAL_MODEL_TARGETS.items():
         benchmark:
             f"{BENCH}/evaluate_{_model}/{{rep}}/{{target}}.tsv"
         wildcard_constraints:
-            rep=_eval_alternatives(EVAL_REPS),
-            target=_eval_alternatives(_names),
+            rep=one_of(EVAL_REPS),
+            target=one_of(_names),
         threads: res("evaluate", "threads")
         resources:
             mem_mb=res("evaluate", "mem_mb"),

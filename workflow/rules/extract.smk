@@ -25,24 +25,11 @@ for _rep, _files in USER_FEATURES.items():
 FEATURE_REPS = [*RUN_IDS, *BASELINE_REPS, *USER_FEATURES]
 
 
-def feature_targets(rep):
-    """The targets a representation has features for (a user's: those it supplied)."""
-    return list(USER_FEATURES[rep]) if rep in USER_FEATURES else list(TARGETS)
-
-
-def feature_file(rep, target):
-    return f"{FEATURES}/{rep}/{target}.h5"
-
-
-def _alternatives(names):
-    return "|".join(re.escape(n) for n in names) or "(?!)"
-
-
 # One job per (representation, target): adding, removing or changing one target runs
 # that target's jobs only, and a new run of the design only its own. Locally each job
 # pays one Python + torch start-up (about 1.2 s); on a cluster the SLURM profile
 # batches these short jobs into group jobs (workflow/profiles/slurm/config.yaml).
-_TARGET_RE = _alternatives(TARGETS)
+_TARGET_RE = one_of(TARGETS)
 
 
 rule extract:
@@ -56,7 +43,7 @@ rule extract:
     benchmark:
         f"{BENCH}/extract/{{rep}}/{{target}}.tsv"
     wildcard_constraints:
-        rep=_alternatives(RUN_IDS),
+        rep=one_of(RUN_IDS),
         target=_TARGET_RE,
     threads: res("extract", "threads")
     resources:
@@ -103,7 +90,7 @@ rule baseline_rand:
     benchmark:
         f"{BENCH}/baseline_rand/{{strategy}}/{{target}}.tsv"
     wildcard_constraints:
-        strategy=_alternatives(config["design"]["strategies"]),
+        strategy=one_of(config["design"]["strategies"]),
         target=_TARGET_RE,
     threads: res("extract", "threads")
     resources:
@@ -131,7 +118,7 @@ rule user_features:
     benchmark:
         f"{BENCH}/user_features/{{name}}/{{target}}.tsv"
     wildcard_constraints:
-        name=_alternatives([r[5:] for r in USER_FEATURES]),
+        name=one_of([r[5:] for r in USER_FEATURES]),
         target=_TARGET_RE,
     threads: 1
     resources:

@@ -25,32 +25,6 @@ except ValueError as _exc:
     sys.exit(f"onerep: {_exc}")
 
 
-def label_inputs(wildcards):
-    """The corpus manifest and the files one source reads (named like the CLI options):
-    the corpus.* files of an MSD source, the file (and group_file) of a declared one."""
-    return {"manifest": config["corpus"]["manifest"], **source_inputs(config, wildcards.source, AUDIO_DESCRIPTORS)}
-
-
-def label_args(wildcards, input):
-    """`--track-metadata PATH ...` for the source's inputs."""
-    return " ".join(f"--{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in input.items() if k != "manifest")
-
-
-def label_settings(wildcards):
-    """Only what the source's z depends on: pLSA settings for count sources, GMM ones
-    otherwise, and a declared source's declaration."""
-    keys = ["seed", "sources.k", "sources.on_bad_line", "sources.topic_terms"]
-    if reduction(config, wildcards.source) == "plsa":
-        keys.append("sources.plsa_iterations")
-        if "plsa_restarts" in config["sources"]:
-            keys.append("sources.plsa_restarts")
-    else:
-        keys.append("sources.gmm_max_iter")
-    if wildcards.source in config["sources"]["declared"]:
-        keys.append(f"sources.declared.{wildcards.source}")
-    return settings(*keys, source=wildcards.source)
-
-
 if any(s in AUDIO_SOURCES for s in LABEL_SOURCES):
 
     rule audio_descriptors:

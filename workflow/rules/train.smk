@@ -26,22 +26,13 @@ _TRAIN_KEYS = [
 if config["train"]["loss_weighting"] == "inverse_val_loss":
     _TRAIN_KEYS.append("train.probe_epochs")
 TRAIN_SETTINGS = settings(*_TRAIN_KEYS)
-# ... and how a job runs (device, compilation, checkpoint interval): passed outside
-# params, so changing them reruns nothing.
+# ... and how a job runs (device, compilation, precision, checkpoint interval): passed
+# as a resource, like threads, not as params, so changing them reruns nothing.
 TRAIN_RUNTIME = json.dumps(
     {f"train.{k}": config["train"][k] for k in ("checkpoint_every", "device", "compile", "precision")},
     sort_keys=True,
 )
 _GPU_MODEL = res("train", "gpu_model")
-
-
-def _run_alternatives(names):
-    return "|".join(re.escape(n) for n in names) or "(?!)"
-
-
-def _run_labels(wildcards):
-    sources = _RUN_ROWS[wildcards.run_id].sources.split(",")
-    return [f"{R}/labels/{s}.h5" for s in sources if s != "self"]
 
 
 rule train:
@@ -58,7 +49,7 @@ rule train:
     benchmark:
         f"{BENCH}/train/{{run_id}}.tsv"
     wildcard_constraints:
-        run_id=_run_alternatives(TRAINED_RUNS),
+        run_id=one_of(TRAINED_RUNS),
     threads: res("train", "threads")
     resources:
         **({"gpu_model": _GPU_MODEL} if _GPU_MODEL else {}),
@@ -66,6 +57,7 @@ rule train:
         runtime=res("train", "runtime"),
         gpu=res("train", "gpu"),
         torch_jobs=1,
+        run_settings=TRAIN_RUNTIME,
     params:
         settings=TRAIN_SETTINGS,
         strategy=lambda w: _RUN_ROWS[w.run_id].strategy,
@@ -76,7 +68,7 @@ rule train:
         "onerep train --run-id {wildcards.run_id} --strategy {params.strategy} "
         "--sources {params.sources} --seed {params.seed} --mel {input.mel:q} "
         "--split {input.split:q} --scaler {input.scaler:q} --labels {input.labels:q} "
-        "--settings {params.settings:q} --runtime {TRAIN_RUNTIME:q} --threads {threads} "
+        "--settings {params.settings:q} --runtime {resources.run_settings:q} --threads {threads} "
         "--out {params.out:q} --log {log:q}"
 
 
@@ -97,7 +89,7 @@ if ASSEMBLED_RUNS:
         benchmark:
             f"{BENCH}/assemble_msscr/{{run_id}}.tsv"
         wildcard_constraints:
-            run_id=_run_alternatives(ASSEMBLED_RUNS),
+            run_id=one_of(ASSEMBLED_RUNS),
         threads: 1
         resources:
             mem_mb=res("default", "mem_mb"),
