@@ -20,7 +20,11 @@ $(VENV)/.installed: pyproject.toml requirements/lock.txt
 	$(BIN)/python -m pip install --quiet --no-compile torch==2.13.0
 	$(BIN)/python -m pip install --quiet --no-compile -r requirements/lock.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python -m compileall -qq -j 0 $(VENV)/lib >/dev/null 2>&1 || true
+	$(BIN)/python -m compileall -qq -j 0 $(VENV)/lib src >/dev/null 2>&1 || true
+	touch $@
+
+$(VENV)/.lint-installed: $(VENV)/.installed requirements/lint.txt
+	$(BIN)/python -m pip install --quiet -r requirements/lint.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -59,7 +63,7 @@ lme4-deps:
 	$(call apt-install,$(LME4_PKGS),the lme4 tests)
 
 # Lint before the tests: ruff (pyproject [tool.ruff]) on the Python, snakefmt on the workflow.
-lint: install
+lint: $(VENV)/.lint-installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 
