@@ -62,10 +62,16 @@ lme4-deps:
 	@if command -v Rscript >/dev/null 2>&1 && Rscript -e 'library(lme4)' >/dev/null 2>&1; then exit 0; fi; \
 	$(call apt-install,$(LME4_PKGS),the lme4 tests)
 
-# Lint before the tests: ruff (pyproject [tool.ruff]) on the Python, snakefmt on the workflow.
+# Lint before the tests: ruff (pyproject [tool.ruff]) on the Python, snakefmt on the
+# workflow, and Snakemake's own linter on each shipped config (together they define every
+# rule); `snakemake --lint` exits 1 when it prints any finding.
 lint: $(VENV)/.lint-installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/snakefmt --check Snakefile workflow/rules
+	@for c in config/*.yaml; do \
+	  echo "$(BIN)/snakemake --lint --configfile $$c"; \
+	  $(BIN)/snakemake --lint --configfile $$c || exit 1; \
+	done
 
 test: install slurm-deps lme4-deps lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

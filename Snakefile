@@ -24,6 +24,10 @@ config.update(_validated)
 FINAL_TARGETS: list[str] = []
 
 
+# Every rule that runs a command names its conda environment (envs/*.yaml, used with
+# --software-deployment-method conda); `all` runs none, so it names none.
+
+
 rule all:
     default_target: True
     input:

@@ -28,7 +28,8 @@ from onerep.config import load
 from onerep.evaluate.data import task_of
 from onerep.evaluate.scores import evaluate_representation
 from onerep.features.extract import extract_run
-from onerep.models.train import TrainSettings, train_run
+from onerep.models.settings import TrainSettings
+from onerep.models.train import train_run
 
 
 def score(features: Path, target: dict, results: Path, settings: dict, rep: str) -> float:

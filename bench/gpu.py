@@ -6,7 +6,7 @@
     .venv/bin/python bench/gpu.py --device cpu --quick     # the same tables on the CPU, tiny sizes (CI)
 
 Everything runs the workflow's own code on a synthetic corpus written to a temporary
-folder (``onerep.models.synthetic``, the workflow's file formats):
+folder (``tests/support/corpus.py``, the workflow's file formats):
 
 1. training throughput, training crops per second (a ``self`` batch of b pairs counts
    2b crops; sampling included), of SS-R and of MS-CR@2 and MS-SR@FC with 8 sources,
@@ -57,6 +57,7 @@ import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the synthetic corpus: tests/support/corpus.py
 EIGHT = ["self", "bpm", "year", "taste", "tag", "lyrics", "cdr_tag", "artist"]
 #: The measured networks: label, strategy, sources.
 NETWORKS = (("SS-R (tag)", "ssr", ["tag"]), ("MS-CR@2 (8 sources)", "mscr2", EIGHT),
@@ -149,10 +150,12 @@ def load_data(corpus, sources: list[str], device: torch.device):
 def make_trainer(data, strategy: str, sources: list[str], sz: Sizes, device: torch.device,
                  compile_: bool = False, seed: int = 1):
     """A workflow trainer (the device's default compute plan)."""
+    from onerep.models.loop import Trainer
     from onerep.models.network import build_network
-    from onerep.models.train import Trainer, TrainSettings
+    from onerep.models.settings import TrainSettings
 
-    settings = TrainSettings(batch_size=sz.batch, width=sz.width, device=device.type, compile=compile_)
+    settings = TrainSettings.from_mapping(dict(batch_size=sz.batch, width=sz.width, device=device.type,
+                                               compile=compile_))
     net = build_network(strategy, sources, k=data.k, width=sz.width, seed=seed)
     return Trainer(net, data, settings, seed=seed, device=device)
 
@@ -196,7 +199,7 @@ def eager_step(trainer) -> Callable[[str], None]:
 def graph_step(trainer) -> Callable[[str], None]:
     """One CUDA graph per source: forward, backward and a capturable fused Adam step on
     static buffers; each step samples its batch eagerly into the buffers and replays."""
-    from onerep.models.train import kl_batchmean
+    from onerep.models.loop import kl_batchmean
 
     net, plan = trainer.net, trainer.plan
     trainer.opt = torch.optim.Adam(net.parameters(), lr=trainer.settings.learning_rate,
@@ -323,7 +326,7 @@ def in_process_rate(data, k: int, mode: str, sz: Sizes, device: torch.device) ->
 def _process_worker(corpus_dir: str, device: str, sz: Sizes, seed: int, barrier, queue) -> None:
     """One training process of the side-by-side measurement (its own copy of the frames)."""
     try:
-        from onerep.models.synthetic import SyntheticCorpus
+        from support.corpus import SyntheticCorpus
 
         root = Path(corpus_dir)
         torch.set_num_threads(1)
@@ -486,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"device: {hw}; width {sz.width:g}, batch {sz.batch}, {sz.n_mels} mel bands, "
           f"{sz.steps} timed steps per cell; {'quick' if args.quick else 'full'} sizes")
 
-    from onerep.models.synthetic import write_synthetic_corpus
+    from support.corpus import write_synthetic_corpus
 
     with tempfile.TemporaryDirectory(prefix="onerep-bench-gpu-") as tmp:
         corpus = write_synthetic_corpus(tmp, n_tracks=sz.tracks, frames=sz.frames, n_mels=sz.n_mels,

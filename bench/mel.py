@@ -43,7 +43,8 @@ def _schema_backend() -> str:
 
 def make_clips(folder: Path, n: int, seconds: float) -> list[Path]:
     """``n`` synthetic music-like stereo MP3 clips at 44.1 kHz."""
-    from onerep.audio.synth import write_clip
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from support.clips import write_clip
 
     return [write_clip(folder / f"clip{i}.mp3", seconds, sr=44100, seed=100 + i) for i in range(n)]
 

@@ -5,7 +5,7 @@
 Both sides train the same SS-R network on the same synthetic corpus (written to a
 temporary folder in the workflow's formats, 8 sources, 128 mel bands):
 
-- workflow: ``onerep.models.train.Trainer`` -- frames loaded once into memory as
+- workflow: ``onerep.models.loop.Trainer`` -- frames loaded once into memory as
   float16, crops gathered by index arithmetic, one fused standardise pass, Adam step
   (bf16 autocast and channels-last on CUDA);
 - reference: a ``torch.utils.data.DataLoader`` over a Dataset that reads each crop
@@ -35,10 +35,14 @@ import torch
 import torch.nn.functional as F
 
 from onerep.models.data import load_run_data
+from onerep.models.loop import Trainer
 from onerep.models.network import build_network
+from onerep.models.settings import TrainSettings
 from onerep.models.summary import PAPER_SOURCES
-from onerep.models.synthetic import write_synthetic_corpus
-from onerep.models.train import Trainer, TrainSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from support.corpus import write_synthetic_corpus  # noqa: E402
 
 GFLOP_PER_SAMPLE = 0.35  # forward + backward at width 1 (SPEC section 4)
 
@@ -108,7 +112,7 @@ def reference_rate(corpus, data, width: float, batch: int, steps: int, device: t
 def workflow_trainer(data, strategy: str, sources: list[str], width: float, batch: int,
                      device: torch.device, compile_: bool = False) -> Trainer:
     """A trainer of the workflow for ``strategy`` on ``sources``."""
-    settings = TrainSettings(batch_size=batch, width=width, device=device.type, compile=compile_)
+    settings = TrainSettings.from_mapping(dict(batch_size=batch, width=width, device=device.type, compile=compile_))
     net = build_network(strategy, sources, k=data.k, width=width, seed=1)
     return Trainer(net, data, settings, seed=1, device=device)
 

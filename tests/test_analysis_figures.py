@@ -3,6 +3,7 @@ Fig. 16 with a real network file, the summary, bad-input errors and determinism.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -11,10 +12,11 @@ import pandas as pd
 import pytest
 
 from onerep.analysis.coding import R_STAR, STRATEGY_LABELS
-from onerep.analysis.figures import FIGURES, TRAINING, figures_step, parameter_counts
-from onerep.analysis.simulate import write_synthetic_study
+from onerep.analysis.figures import FIGURES, TRAINING, figures_step
 from onerep.analysis.tables import collect_step, models_step
+from onerep.models.summary import parameter_counts
 from onerep.util import derive_seed
+from support.simulate import write_synthetic_study
 
 ALL = ["ssr", "mssr_fc", "mscr6", "mscr4", "mscr2", "msscr"]
 SOURCES = ["self", "bpm", "year", "tag"]
@@ -78,7 +80,7 @@ def _tsne_files(root: Path, target: str) -> tuple:
 @pytest.fixture(scope="module")
 def study(tmp_path_factory) -> dict:
     """A finished synthetic study shaped like the demo (15 runs, 4 targets), analysed."""
-    from onerep.analysis.commands import context_step, tsne_step
+    from onerep.analysis.commands import context_step, parameters_step, tsne_step
     from onerep.analysis.summary import write_summary
     from onerep.design import runs_table
     from onerep.design.commands import write_design
@@ -93,10 +95,11 @@ def study(tmp_path_factory) -> dict:
     A = root / "analysis"
     collect_step(root / "scores", root / "design" / "runs.tsv", settings, A)
     models_step(A / "standardised.tsv", settings, A, threads=1)
-    figures_step(A, A / "figures", alias=root / "design" / "alias.tsv",
-                 alias_phase3=root / "design" / "alias_phase3.tsv", settings=settings)
-    tsne_step(A / "standardised.tsv", *_tsne_files(root, "gtzan"), A / "figures",
+    parameters_step(settings, A / "parameters.tsv")
+    tsne_step(A / "standardised.tsv", *_tsne_files(root, "gtzan"), A,
               dict(settings, targets=[{"name": "gtzan", "kind": "gtzan"}]))
+    figures_step(A, A / "figures", alias=root / "design" / "alias.tsv",
+                 alias_phase3=root / "design" / "alias_phase3.tsv")
     context_step(root / "design" / "runs.tsv", [root / "mel" / f"{d}.records.tsv" for d in ("corpus", "gtzan")],
                  [root / "runs" / r / "train_log.tsv" for r in runs.run_id], root / "labels" / "summary.tsv",
                  A / "context", A / "figures")
@@ -180,11 +183,25 @@ def test_parameter_counts_reproduce_spec():
     assert c.loc[("msscr", 8), "params_with_self"] == 7 * 576_482 + c.loc[("ssr", 1), "params_with_self"]
 
 
+def test_fig15_draws_the_models_stage_counts(study):
+    """Fig. 15's data are the parameter counts the models stage wrote, as counted (no width, k)."""
+    counts = parameter_counts(SOURCES, ALL, k=K, width=WIDTH)
+    drawn = pd.read_csv(study["A"] / "figures" / f"{FIGURES[15]}.tsv", sep="\t")
+    assert list(drawn.columns) == list(counts.columns)
+    assert drawn.equals(pd.read_csv(io.StringIO(counts.to_csv(sep="\t", index=False, float_format="%.6g")),
+                                    sep="\t"))
+    table = pd.read_csv(study["A"] / "parameters.tsv", sep="\t")
+    assert set(table.width) == {WIDTH} and set(table.k) == {K}
+
+
 def test_fig16_placeholder_without_a_genre_target(study, tmp_path):
     from onerep.analysis.commands import tsne_step
+    from onerep.analysis.figures import fig16_tsne
+    from onerep.analysis.tsne import read_tsne
 
-    png = tsne_step(study["A"] / "standardised.tsv", [], [], None, [], tmp_path,
-                    {"targets": [{"name": "emotion_arousal", "kind": "mediaeval2013"}]})
+    table = tsne_step(study["A"] / "standardised.tsv", [], [], None, [], tmp_path,
+                      {"targets": [{"name": "emotion_arousal", "kind": "mediaeval2013"}]})
+    png = fig16_tsne(*read_tsne(table, tmp_path / "tsne.json"), tmp_path)
     assert png.exists() and "no genre" in (tmp_path / f"{FIGURES[16]}.tsv").read_text()
 
 
@@ -198,7 +215,7 @@ def test_strategy_coding_agrees_with_the_networks():
 # -- bad input -----------------------------------------------------------------------------------------
 @pytest.fixture()
 def small(tmp_path) -> tuple[Path, dict]:
-    from onerep.analysis.simulate import design_with_sources
+    from support.simulate import design_with_sources
 
     runs = design_with_sources(["a", "b", "c"], ["ssr", "mscr2"], 1, 2, seed=0)
     settings = write_synthetic_study(tmp_path, runs, targets={"gtzan": ("accuracy", 0.7, 0.05)}, seed=1)
@@ -290,7 +307,7 @@ def test_collect_names_unlisted_missing_and_foreign_score_files(small, capsys):
 
 def test_single_strategy_study_is_analysed_with_notes(tmp_path):
     """Only SS-R runs: model 2 cannot be fitted; every output still exists, with a note."""
-    from onerep.analysis.simulate import design_with_sources
+    from support.simulate import design_with_sources
 
     runs = design_with_sources(["a", "b", "c"], ["ssr"], 2, 0, seed=0)
     settings = write_synthetic_study(tmp_path, runs, seed=1)
@@ -302,7 +319,12 @@ def test_single_strategy_study_is_analysed_with_notes(tmp_path):
     m1 = pd.read_csv(A / "model1.tsv", sep="\t")
     assert list(m1[m1.kind == "fixed"].parameter) == ["b0[SS-R]"]
     assert pd.read_csv(A / "model2.tsv", sep="\t").empty and pd.read_csv(A / "pairwise.tsv", sep="\t").empty
-    paths = figures_step(A, A / "figures", settings={"train.width": 0.125, "sources.k": 8})
+    from onerep.analysis.commands import parameters_step, tsne_step
+
+    parameters_step({"design.sources": ["a", "b", "c"], "design.strategies": ["ssr"], "train.width": 0.125,
+                     "sources.k": 8}, A / "parameters.tsv")
+    tsne_step(A / "standardised.tsv", [], [], None, [], A, {"targets": []})
+    paths = figures_step(A, A / "figures")
     assert all(p.exists() for p in paths)
     assert "not fitted" in (A / "figures" / f"{FIGURES[12]}.tsv").read_text()
 

@@ -14,8 +14,8 @@ from onerep.analysis.collect import model_data, run_means, standardise
 from onerep.analysis.compare import holm, pairwise
 from onerep.analysis.models import fit_mixed, fit_statsmodels, model1_spec, model2_spec
 from onerep.analysis.reml import VCModel
-from onerep.analysis.simulate import PAPER_LIKE, Model1Truth, simple_design, simulate_model1
 from onerep.analysis.variance import correlation, source_components, ssr_performance
+from support.simulate import PAPER_LIKE, Model1Truth, simple_design, simulate_model1
 
 ALL = ["ssr", "mssr_fc", "mscr6", "mscr4", "mscr2", "msscr"]
 TARGETS = [f"d{i}" for i in range(7)]

@@ -41,10 +41,10 @@ include: "{rules}/analysis.smk"
 @pytest.mark.slow
 @pytest.mark.workflow
 def test_rules_run_rerun_nothing_and_report(tmp_path, repo, env_with_venv):
-    from onerep.analysis.simulate import write_synthetic_study
     from onerep.config import load
     from onerep.design import runs_table
     from onerep.design.commands import write_design
+    from support.simulate import write_synthetic_study
     from test_analysis_figures import fake_upstream
 
     configfile = repo / "tests" / "config" / "tiny.yaml"

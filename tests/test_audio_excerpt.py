@@ -23,8 +23,8 @@ from onerep.audio.commands import audio_settings
 from onerep.audio.mel import EXCERPT_RULE, MelParams, excerpt_span, extract_track, load_audio
 from onerep.audio.pipeline import mel_shard
 from onerep.audio.store import MelStore, merge_stores, write_store
-from onerep.audio.synth import music_clip, write_clip
 from onerep.config import ConfigError, validate
+from support.clips import music_clip, write_clip
 
 TOL_DB = 1e-3
 

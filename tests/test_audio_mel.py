@@ -18,7 +18,7 @@ from onerep.audio.pipeline import mel_shard, merge_dataset
 from onerep.audio.records import LossError, Record, loss_table, read_records, write_records
 from onerep.audio.scaler import compute_scaler, load_scaler
 from onerep.audio.store import MelStore, merge_stores, write_store
-from onerep.audio.synth import write_clip
+from support.clips import write_clip
 
 TOL_DB = 1e-3
 

@@ -19,7 +19,7 @@ from onerep.audio.mel import MelParams
 from onerep.audio.pipeline import mel_shard, merge_dataset
 from onerep.audio.records import Record, read_records, write_records
 from onerep.audio.store import MelStore, merge_stores, write_store
-from onerep.audio.synth import write_clip
+from support.clips import write_clip
 
 IDS = ["TRYPKM01WC8H2WNZ5G", "TREZPR7AUOJGXS6R3Z", "track_1", "ünïcødé", "", "000123", "a b\tc"]
 LOCAL = DownloadSettings.from_settings({})

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import rules_snakefile
 from onerep.audio.store import MelStore
-from onerep.audio.synth import write_clip
+from support.clips import write_clip
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
@@ -148,7 +148,9 @@ def test_excerpt_upgrade_reruns_nothing_and_excerpt_datasets_reruns_only_theirs(
     # a study finished with the rule as it was before audio.excerpt_seconds: params settings(*MEL_KEYS)
     rules = (repo / "workflow/rules/audio.smk").read_text()
     assert rules.count("settings=mel_settings,") == 1
-    (tmp_path / "audio_before.smk").write_text(rules.replace("settings=mel_settings,", "settings=settings(*MEL_KEYS),"))
+    # (a copy outside the repository: its conda environments by absolute path)
+    before = rules.replace("settings=mel_settings,", "settings=settings(*MEL_KEYS),")
+    (tmp_path / "audio_before.smk").write_text(before.replace('"../../envs/', f'"{repo}/envs/'))
     snakefile = rules_snakefile("audio")
     (tmp_path / "Snakefile").write_text(
         snakefile.replace(f"{repo}/workflow/rules/audio.smk", str(tmp_path / "audio_before.smk")))

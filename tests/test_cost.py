@@ -8,11 +8,11 @@ import math
 import re
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 import pytest
 
+from onerep.audio.store import write_store
 from onerep.cli import main
 from onerep.config import load
 from onerep.design import runs_table
@@ -60,9 +60,9 @@ def hand(tmp_path, monkeypatch) -> Path:
     pd.DataFrame({"track_id": [f"t{i}" for i in range(30)],
                   "split": ["train"] * 25 + ["valid"] * 5}).to_csv(corpus / "split.tsv", sep="\t",
                                                                    index=False)
-    (tmp_path / "results" / "mel").mkdir()
-    with h5py.File(tmp_path / "results" / "mel" / "a.h5", "w") as f:
-        f["offsets"] = np.cumsum([0, 216, 217, 432, 100, 650])  # 1 + 2 + 2 + 1 + 4 windows
+    lengths = [216, 217, 432, 100, 650]  # 1 + 2 + 2 + 1 + 4 windows
+    write_store(tmp_path / "results" / "mel" / "a.h5", [f"t{i}" for i in range(5)],
+                [np.zeros((n, 2, 4), np.float16) for n in lengths], {"n_mels": 4})
     monkeypatch.chdir(tmp_path)
     return tmp_path / "hand.yaml"
 

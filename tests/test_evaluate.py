@@ -13,10 +13,11 @@ import pytest
 from sklearn.metrics import ndcg_score
 
 from onerep.evaluate import plan
-from onerep.evaluate.data import load_features, load_interactions, load_labels, load_splits, task_of
+from onerep.evaluate.data import load_features, load_interactions, load_labels, task_of
 from onerep.evaluate.mlp import MLPParams, build_mlp, fit_score
 from onerep.evaluate.ranking import ideal_dcg, ndcg_at_k, ndcg_from_ranked
 from onerep.evaluate.scores import SCORE_COLUMNS, evaluate_representation, read_scores, write_scores
+from onerep.targets.files import read_splits
 from onerep.util import derive_seed
 
 # ---------------------------------------------------------------- nDCG
@@ -150,7 +151,7 @@ def test_classification_scores_planted_classes(clf_files):
     assert table["seed"].tolist() == [derive_seed(7, "mlp", "r0001", "gtzan", r) for r in range(3)]
     assert (table[["run_id", "target", "strategy", "sources", "n"]].drop_duplicates().values.tolist()
             == [["r0001", "gtzan", "mscr2", "self,bpm", 2]])
-    splits = load_splits(clf_files["splits"])
+    splits = read_splits(clf_files["splits"])
     assert table["n_test"].tolist() == [int((splits[splits.repetition == r].fold == "test").sum()) for r in range(3)]
     # Same inputs and settings: the same table, to the bit.
     again = evaluate_representation(clf_files["features"], "classification", SETTINGS, META,
@@ -248,7 +249,7 @@ def test_tracks_without_features_are_left_out(clf_files, tmp_path):
     feat = _write_features(tmp_path / "part.h5", ids[10:], X[10:])
     table = evaluate_representation(feat, "classification", SETTINGS, META,
                                     labels=clf_files["labels"], splits=clf_files["splits"])
-    splits = load_splits(clf_files["splits"])
+    splits = read_splits(clf_files["splits"])
     for r in range(3):
         part = splits[(splits.repetition == r) & ~splits.track_id.isin(ids[:10])]
         row = table[table.repetition == r].iloc[0]
@@ -326,7 +327,7 @@ def test_bad_inputs_name_the_file_line_and_track(clf_files, tmp_path):
     splits = tmp_path / "bad_splits.tsv"
     splits.write_text("repetition\ttrack_id\tfold\tseed\n0\ta\ttrain\t1\n0\tb\tvalid\t1\n")
     with pytest.raises(ValueError, match=r"bad_splits\.tsv, line 3: fold 'valid'"):
-        load_splits(splits)
+        read_splits(splits)
 
     labels = tmp_path / "reg.tsv"
     labels.write_text("track_id\tlabel\tgroup\tsplit\na\t0.5\t\t\nb\thigh\t\t\n")

@@ -450,11 +450,12 @@ def test_mel_function_needs_the_audio_package(monkeypatch: pytest.MonkeyPatch) -
 
 def test_model_loading_needs_the_models_package(model_file: tuple,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from onerep.features.extract import load_model
+    from onerep.features.extract import extract_run
 
     _blocked(monkeypatch, "onerep.models")
-    with pytest.raises(ImportError):
-        load_model(model_file[0])
+    with pytest.raises(ImportError):  # the model file's one reader is onerep.models.load_model
+        extract_run(model_file[0], model_file[0].parent / "mel.h5", model_file[0].parent / "f.h5",
+                    rep="run-1", target="t")
 
 
 def test_rand_baseline_needs_the_models_package(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -465,12 +466,14 @@ def test_rand_baseline_needs_the_models_package(monkeypatch: pytest.MonkeyPatch)
 
 def test_scaler_loading_needs_the_audio_package(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from onerep.features.baselines import load_scaler_file
+    import argparse
+
+    from onerep.features.commands import cmd_rand
 
     np.savez(tmp_path / "scaler.npz", mean=np.zeros(4), std=np.ones(4))
     _blocked(monkeypatch, "onerep.audio.scaler")
-    with pytest.raises(ImportError):
-        load_scaler_file(tmp_path / "scaler.npz")
+    with pytest.raises(ImportError):  # the scaler's one reader is onerep.audio.scaler.load_scaler
+        cmd_rand(argparse.Namespace(scaler=str(tmp_path / "scaler.npz")))
 
 
 def test_mel_store_reader_is_the_audio_stage_one(tmp_path: Path,
@@ -478,21 +481,21 @@ def test_mel_store_reader_is_the_audio_stage_one(tmp_path: Path,
     import importlib
 
     from onerep.audio.store import MelStore
-    from onerep.features.melstore import mel_track_ids, open_mel_store
+    from onerep.features import extract
 
     path = _store(tmp_path / "mel.h5", {"a": _ramp(20), "b": _ramp(5)})
-    store = open_mel_store(path)
+    store = extract.MelStore(path)
     assert isinstance(store, MelStore) and len(store) == 2
     np.testing.assert_array_equal(store.get(1), _ramp(5))
     store.close()
-    assert mel_track_ids(path) == ["a", "b"]
+    assert MelStore(path).track_ids == ["a", "b"]
     with pytest.raises(FileNotFoundError, match="missing.h5"):
-        open_mel_store(tmp_path / "missing.h5")
+        extract.MelStore(tmp_path / "missing.h5")
     # without onerep.audio.store there is no mel-store reader at all
     _blocked(monkeypatch, "onerep.audio.store")
-    monkeypatch.delitem(sys.modules, "onerep.features.melstore")
+    monkeypatch.delitem(sys.modules, "onerep.features.extract")
     with pytest.raises(ImportError):
-        importlib.import_module("onerep.features.melstore").open_mel_store(path)
+        importlib.import_module("onerep.features.extract")
 
 
 def test_real_network_extract_and_rand(tmp_path: Path) -> None:

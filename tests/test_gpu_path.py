@@ -27,8 +27,10 @@ from onerep.models.device import (
     host_free_bytes,
     plan_placement,
 )
-from onerep.models.synthetic import write_synthetic_corpus
-from onerep.models.train import Trainer, TrainSettings, train_run
+from onerep.models.loop import Trainer
+from onerep.models.settings import TrainSettings
+from onerep.models.train import train_run
+from support.corpus import write_synthetic_corpus
 
 torch.set_num_threads(1)
 SOURCES = ["self", "bpm", "tag"]
@@ -48,7 +50,7 @@ def data(corpus):
 
 
 def _trainer(data, precision="fp32", strategy="mscr2", sources=SOURCES, fused=None, **kw) -> Trainer:
-    settings = TrainSettings(batch_size=8, width=0.25, device="cpu", precision=precision, **kw)
+    settings = TrainSettings.from_mapping(dict(batch_size=8, width=0.25, device="cpu", precision=precision, **kw))
     net = build_network(strategy, sources, k=data.k, width=0.25, seed=7)
     plan = compute_plan("cpu", precision, fused_adam=fused)
     return Trainer(net, data, settings, seed=3, device=torch.device("cpu"), plan=plan)
@@ -76,8 +78,8 @@ def test_the_cuda_switches_are_the_plan_of_a_cuda_device():
     assert compute_plan("cuda", "fp32").tag == "cuda-fp32"
     with pytest.raises(ValueError, match="precision must be one of auto, bf16, fp32"):
         compute_plan("cpu", "fp16")
-    with pytest.raises(ValueError, match="'precision' must be one of"):
-        TrainSettings(precision="half").check()
+    with pytest.raises(ValueError, match=r"'precision' \(train.precision\): 'half' is not one of"):
+        TrainSettings.from_mapping({"precision": "half"})
 
 
 def test_bf16_batches_are_gathered_on_the_device_in_bf16_channels_last(data):
@@ -131,8 +133,8 @@ def test_a_bf16_run_trains_records_its_precision_and_keeps_its_own_checkpoints(c
     labels = [corpus.labels_dir / f"{s}.h5" for s in ("bpm", "tag")]
 
     def run(precision):
-        settings = TrainSettings(epochs=3, batch_size=8, width=0.25, learning_rate=2e-3,
-                                 device="cpu", precision=precision, checkpoint_every=1)
+        settings = TrainSettings.from_mapping(dict(epochs=3, batch_size=8, width=0.25, learning_rate=2e-3,
+                                                   device="cpu", precision=precision, checkpoint_every=1))
         return train_run("r1", "mssr_fc", ["bpm", "tag"], 5, corpus.mel, corpus.split,
                          corpus.scaler, labels, settings, tmp_path, threads=1)
 

@@ -33,8 +33,8 @@ from threadpoolctl import threadpool_limits
 from onerep.analysis.coding import SINGLE, order_strategies
 from onerep.analysis.collect import STANDARDISED_COLUMNS, model_data, standardise
 from onerep.analysis.models import fit_mixed, model1_spec, model2_spec
-from onerep.analysis.simulate import PAPER_LIKE, simple_design, simulate_model1
 from onerep.analysis.tables import read_tsv
+from support.simulate import PAPER_LIKE, simple_design, simulate_model1
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny_standardised.tsv"

@@ -8,13 +8,16 @@ import pytest
 import torch
 
 from onerep import cli
+from onerep.audio.store import MelStore
 from onerep.models import build_network, count_parameters, load_model, save_model
-from onerep.models.data import MelBank, load_run_data, read_labels
+from onerep.models.data import MelBank, load_run_data
+from onerep.models.loop import Trainer, kl_batchmean
 from onerep.models.network import MultiSourceNet
+from onerep.models.settings import TrainSettings
 from onerep.models.strategies import STAGES, STRATEGIES
 from onerep.models.summary import PAPER_SOURCES, summary_rows
-from onerep.models.synthetic import write_synthetic_corpus
-from onerep.models.train import Trainer, TrainSettings, kl_batchmean
+from onerep.sources.labelfile import load_labels
+from support.corpus import write_synthetic_corpus
 
 torch.set_num_threads(1)
 EIGHT = list(PAPER_SOURCES)
@@ -206,7 +209,7 @@ def test_run_data_selects_split_store_and_labels(tmp_path):
     assert data.skipped["too_short"] == 1 and data.skipped["no_labels_tag"] == 2
     assert set(data.train_ids).isdisjoint(data.valid_ids)
     assert "TR00000" not in data.train_ids + data.valid_ids
-    _, ztag = read_labels(c.labels_dir / "tag.h5", "tag")
+    _, ztag = load_labels(c.labels_dir / "tag.h5", "tag")
     assert data.z_train["tag"].shape == (data.n_train, 4)
     assert "self" not in data.z_train
     only_bpm = load_run_data(c.mel, c.split, c.scaler, [c.labels_dir / "bpm.h5"], ["bpm"], 216)
@@ -230,7 +233,7 @@ def test_frames_load_exactly_whatever_the_read_blocks(tmp_path, monkeypatch, chu
     monkeypatch.setattr(data_mod, "READ_GAP", gap)
     lengths = [216, 230, 300, 217, 250, 260, 220, 240]
     c = write_synthetic_corpus(tmp_path, n_tracks=8, frames=lengths, n_mels=8, sources=["bpm"], k=4)
-    index = data_mod.read_store_index(c.mel)
+    index = MelStore(c.mel)
     rows = [6, 1, 2, 4, 0]  # any order, with gaps
     bank = MelBank.load(index, rows, np.zeros(8, np.float32), np.ones(8, np.float32))
     with h5py.File(c.mel) as f:
@@ -270,7 +273,7 @@ def corpus(tmp_path_factory):
 def _trainer(corpus, strategy, sources, batch=8, **kw) -> Trainer:
     data = load_run_data(corpus.mel, corpus.split, corpus.scaler,
                          [corpus.labels_dir / f"{s}.h5" for s in sources if s != "self"], sources, 216)
-    settings = TrainSettings(batch_size=batch, width=0.125, **kw)
+    settings = TrainSettings.from_mapping(dict(batch_size=batch, width=0.125, **kw))
     net = build_network(strategy, sources, k=data.k, width=0.125, seed=1)
     return Trainer(net, data, settings, seed=9, device=torch.device("cpu"))
 

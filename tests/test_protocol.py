@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from onerep.analysis.simulate import design_with_sources, write_synthetic_study
 from onerep.analysis.summary import write_summary
 from onerep.analysis.tables import collect_step
 from onerep.config import load
@@ -24,6 +23,7 @@ from onerep.evaluate.scores import (
     read_scores,
     write_scores,
 )
+from support.simulate import design_with_sources, write_synthetic_study
 from test_evaluate import META, REC_SETTINGS, _planted_classification, _splits, _write_features, planted_recommendation
 
 REPORT = Path(__file__).resolve().parents[1] / "workflow" / "report"

@@ -213,19 +213,19 @@ def test_taste_maps_songs_to_tracks_and_checks_lines(tmp_path, manifest):
 
 def test_taste_streams_in_chunks(tmp_path, manifest, monkeypatch):
     """Chunk boundaries do not change the matrix, and line numbers stay exact across chunks."""
-    monkeypatch.setattr(L, "_TRIPLET_CHUNK", 3)
+    monkeypatch.setattr(L.taste, "_TRIPLET_CHUNK", 3)
     meta = write_metadata_db(tmp_path / "track_metadata.db", [("TRA", "SOA", "AR1", 0), ("TRB", "SOB", "AR1", 0)])
     rng = np.random.default_rng(0)
     lines = [f"u{rng.integers(20)}\t{'SOA' if rng.random() < 0.5 else 'SOB'}\t{rng.integers(1, 9)}" for _ in range(40)]
     trip = tmp_path / "train_triplets.txt"
     trip.write_text("\n".join(lines) + "\n")
     d = L.load_taste(trip, meta, manifest)
-    monkeypatch.setattr(L, "_TRIPLET_CHUNK", 1000)
+    monkeypatch.setattr(L.taste, "_TRIPLET_CHUNK", 1000)
     e = L.load_taste(trip, meta, manifest)
     assert list(d.terms) == list(e.terms)
     np.testing.assert_array_equal(d.X.toarray(), e.X.toarray())
     assert d.X.sum() == sum(int(x.split("\t")[2]) for x in lines)
-    monkeypatch.setattr(L, "_TRIPLET_CHUNK", 3)
+    monkeypatch.setattr(L.taste, "_TRIPLET_CHUNK", 3)
     lines[3] = "u1\tSOA\t1\tx"  # too many fields: skipped by the parser (line 4)
     lines[10] = "u1\tSOA\tbad"  # line 11, after the skipped one
     trip.write_text("\n".join(lines) + "\n")

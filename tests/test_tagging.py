@@ -377,9 +377,9 @@ def test_analysis_takes_the_main_metric_of_a_tagging_target(tmp_path: Path, main
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from onerep.analysis import figures
     from onerep.analysis.figures import fig08_ssr_by_source, fig09_by_strategy
-    from onerep.analysis.simulate import design_with_sources, write_synthetic_study
     from onerep.analysis.summary import best_per_target
     from onerep.analysis.tables import collect_step, models_step
+    from support.simulate import design_with_sources, write_synthetic_study
 
     runs = design_with_sources(["a", "b", "c"], ["ssr", "mscr2"], 1, 2, seed=0)
     targets = {"gtzan": ("accuracy", 0.7, 0.05), "arousal": ("r2", 0.5, 0.05), "mtt": ("roc_auc", 0.85, 0.02)}
@@ -416,8 +416,8 @@ def test_analysis_takes_the_main_metric_of_a_tagging_target(tmp_path: Path, main
 
 
 def test_mixed_main_metrics_of_one_target_are_an_error(tmp_path: Path) -> None:
-    from onerep.analysis.simulate import design_with_sources, write_synthetic_study
     from onerep.analysis.tables import collect_step
+    from support.simulate import design_with_sources, write_synthetic_study
 
     runs = design_with_sources(["a", "b"], ["ssr"], 2, 0, seed=0)
     settings = write_synthetic_study(tmp_path, runs, targets={"mtt": ("roc_auc", 0.85, 0.02)}, seed=1)

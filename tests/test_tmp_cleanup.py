@@ -22,8 +22,8 @@ from onerep.audio.acquire import Acquired, DownloadSettings, write_acquired
 from onerep.audio.mel import MelParams
 from onerep.audio.pipeline import extract_manifest, mel_shard
 from onerep.audio.store import MelStore, StoreWriter, write_store
-from onerep.audio.synth import write_clip
 from onerep.util import atomic_path, pid_alive, remove_stale_temporaries, temp_sibling, write_text_atomic
+from support.clips import write_clip
 
 
 def _dead_pid() -> int:

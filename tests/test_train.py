@@ -17,8 +17,11 @@ from onerep.models import build_network, load_model
 from onerep.models.assemble import assemble_msscr, pick_ssr_runs
 from onerep.models.checkpoint import load_checkpoint
 from onerep.models.data import load_run_data
-from onerep.models.synthetic import write_synthetic_corpus
-from onerep.models.train import NonFiniteLossError, Trainer, TrainSettings, train_run
+from onerep.models.loop import NonFiniteLossError, Trainer
+from onerep.models.settings import TrainSettings
+from onerep.models.train import train_run
+from support import train_killed
+from support.corpus import write_synthetic_corpus
 
 torch.set_num_threads(1)
 SOURCES = ["self", "bpm", "tag"]
@@ -33,7 +36,7 @@ def corpus(tmp_path_factory):
 def _settings(**kw) -> TrainSettings:
     base = dict(epochs=2, batch_size=8, width=0.125, checkpoint_every=1, device="cpu")
     base.update(kw)
-    return TrainSettings(**base)
+    return TrainSettings.from_mapping(base)
 
 
 def _labels(corpus, sources=SOURCES):
@@ -148,7 +151,7 @@ def test_killed_run_resumes_to_the_same_parameters(corpus, tmp_path, env_with_ve
                 *map(str, _labels(corpus)), "--settings", settings, "--out", str(out), "--threads", "1"]
 
     env = dict(env_with_venv, OMP_NUM_THREADS="1")
-    killed = subprocess.Popen(cmd(tmp_path / "run"), env=dict(env, ONEREP_TRAIN_KILL_AFTER_EPOCH="1"),
+    killed = subprocess.Popen(train_killed.command(1, cmd(tmp_path / "run")[3:]), env=env,
                               stderr=subprocess.PIPE, text=True)
     # the uninterrupted reference, in this process meanwhile (one thread, like the subprocess)
     train_run("r9", "mscr2", SOURCES, 11, corpus.mel, corpus.split, corpus.scaler, _labels(corpus),
@@ -216,7 +219,7 @@ def test_settings_from_rule_json():
     assert TrainSettings.from_mapping({"train.width": 0.5}).width == 0.5
     with pytest.raises(ValueError, match="unknown training setting 'epoch'"):
         TrainSettings.from_mapping({"train": {"epoch": 3}})
-    with pytest.raises(ValueError, match="'batch_size' must be an integer >= 2"):
+    with pytest.raises(ValueError, match=r"'batch_size' \(train.batch_size\): 1 is less than the minimum of 2"):
         TrainSettings.from_mapping({"train": {"batch_size": 1}})
 
 

@@ -23,8 +23,8 @@ from onerep.design import runs_table
 from onerep.evaluate.plan import score_files
 
 TINY = Path(__file__).resolve().parent / "config" / "tiny.yaml"
-ANALYSIS_RULES = {"analysis", "analysis_collect", "analysis_context", "analysis_figures", "analysis_summary",
-                  "analysis_tsne"}
+ANALYSIS_RULES = {"analysis", "analysis_collect", "analysis_context", "analysis_figures", "analysis_parameters",
+                  "analysis_summary", "analysis_tsne"}
 
 
 def _times(folder: Path) -> dict[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,54 @@ class ConfigError(ValueError):
 
 def load_schema() -> dict[str, Any]:
     """Return the packaged JSON schema as a dict."""
+    return copy.deepcopy(_schema())
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    """The packaged JSON schema, read once (callers must not change it)."""
     text = resources.files("onerep.schema").joinpath(SCHEMA_FILE).read_text()
     return yaml.safe_load(text)
+
+
+@functools.lru_cache(maxsize=1)
+def _defaults() -> dict[str, Any]:
+    """The configuration every schema default gives (an empty config, defaults filled)."""
+    return expand_data_root(fill_defaults({}, _schema()))
+
+
+def schema_default(key: str) -> Any:
+    """The schema's default of a dotted ``key`` (``"evaluate.repetitions"`` -> 5), with the
+    defaults of its own keys filled in (``"evaluate.mlp"`` -> every MLP setting).
+
+    Raises KeyError naming the key when the schema gives it no default (or has no such key).
+    """
+    node: Any = _defaults()
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(f"the config schema has no default for '{key}'")
+        node = node[part]
+    return copy.deepcopy(node)
+
+
+def key_schema(key: str) -> dict[str, Any] | None:
+    """The (resolved) schema of a dotted ``key``; None when the schema has no such key."""
+    root = _schema()
+    node = _resolve(root, root)
+    for part in key.split("."):
+        sub = node.get("properties", {}).get(part)
+        if sub is None:
+            return None
+        node = _resolve(sub, root)
+    return node
+
+
+def with_defaults(key: str, value: Any) -> Any:
+    """``value`` of the dotted ``key`` with the schema defaults of its missing keys filled in
+    (a partial ``evaluate.als`` dict gets every other ALS setting); unchanged where the schema
+    has nothing to fill."""
+    sub = key_schema(key)
+    return value if sub is None else fill_defaults(value, sub, _schema())
 
 
 def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:

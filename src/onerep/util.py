@@ -181,14 +181,37 @@ def parse_settings(text: str | None, what: str = "--settings", hint: str = "") -
     return value
 
 
-def setting(settings: dict, key: str, default=None):
+def setting(settings: dict, key: str):
     """A setting by dotted key, from the flat ``{"sources.k": 50}`` JSON the rules pass
-    or a nested ``{"sources": {"k": 50}}`` dict; ``default`` when absent."""
+    or a nested ``{"sources": {"k": 50}}`` dict.
+
+    A key the settings lack takes the config schema's default (the single place defaults
+    live), and a section given in part gets the defaults of its other keys; a key without
+    a default is a ValueError naming it and ``--settings``."""
     if key in settings:
-        return settings[key]
+        return _filled(key, settings[key])
     node = settings
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
-            return default
+            return _schema_default(key)
         node = node[part]
-    return node
+    return _filled(key, node)
+
+
+def _filled(key: str, value):
+    """A settings section (a dict) with the schema defaults of the keys it lacks; other values as given."""
+    if not isinstance(value, dict):
+        return value
+    from onerep.config import with_defaults
+
+    return with_defaults(key, value)
+
+
+def _schema_default(key: str):
+    """The schema's default of ``key``; ValueError when it has none."""
+    from onerep.config import schema_default
+
+    try:
+        return schema_default(key)
+    except KeyError:
+        raise ValueError(f"--settings lacks '{key}' and the config schema gives it no default") from None

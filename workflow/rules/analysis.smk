@@ -50,6 +50,8 @@ rule analysis_collect:
         f"{LOGS}/analysis_collect/analysis_collect.log",
     benchmark:
         f"{BENCH}/analysis_collect/analysis_collect.tsv"
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=res("analysis", "mem_mb"),
@@ -89,21 +91,39 @@ rule analysis:
         f"{LOGS}/analysis/analysis.log",
     benchmark:
         f"{BENCH}/analysis/analysis.tsv"
+    conda:
+        "../../envs/analysis.yaml"
     threads: res("analysis", "threads")
     resources:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
     params:
         out=lambda wildcards, output: os.path.dirname(output.fits),
-        # analysis.bootstrap_scheme is passed once the schema has it (default: residual)
-        settings=settings(
-            "analysis.bootstrap",
-            "seed",
-            *(["analysis.bootstrap_scheme"] if "bootstrap_scheme" in config["analysis"] else []),
-        ),
+        settings=settings("analysis.bootstrap", "seed", "analysis.bootstrap_scheme"),
     shell:
         "onerep analysis models --standardised {input.standardised:q} --settings {params.settings:q} "
         "--threads {threads} --out {params.out:q} --log {log:q}"
+
+
+# Fig. 15's numbers: the networks' parameter counts per strategy and number of sources,
+# counted by the models stage's code (onerep.models.summary) on the meta device.
+rule analysis_parameters:
+    output:
+        f"{ANALYSIS}/parameters.tsv",
+    log:
+        f"{LOGS}/analysis_parameters/analysis_parameters.log",
+    benchmark:
+        f"{BENCH}/analysis_parameters/analysis_parameters.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=res("analysis", "mem_mb"),
+        runtime=res("analysis", "runtime"),
+    params:
+        settings=settings("design.sources", "design.strategies", "train.width", "sources.k"),
+    shell:
+        "onerep analysis parameters --settings {params.settings:q} --out {output:q} --log {log:q}"
 
 
 rule analysis_figures:
@@ -113,6 +133,9 @@ rule analysis_figures:
         model2=f"{ANALYSIS}/model2.tsv",
         correlation=f"{ANALYSIS}/variance_correlation.tsv",
         fits=f"{ANALYSIS}/fits.json",
+        parameters=f"{ANALYSIS}/parameters.tsv",
+        tsne=f"{ANALYSIS}/tsne.tsv",
+        tsne_info=f"{ANALYSIS}/tsne.json",
         alias=f"{R}/design/alias.tsv",
         alias_phase3=f"{R}/design/alias_phase3.tsv",
     output:
@@ -125,23 +148,25 @@ rule analysis_figures:
         fig13=_fig(13, "fig13", "5. Sources", "figures"),
         fig14=_fig(14, "fig14", "5. Sources", "figures"),
         fig15=_fig(15, "fig15", "6. Compactness and explainability", "figures"),
-        data=[f"{AFIG}/{_FIGS[k]}.tsv" for k in range(7, 16)],
+        fig16=_fig(16, "fig16", "6. Compactness and explainability", "figures"),
+        data=[f"{AFIG}/{_FIGS[k]}.tsv" for k in range(7, 17)],
     log:
         f"{LOGS}/analysis_figures/analysis_figures.log",
     benchmark:
         f"{BENCH}/analysis_figures/analysis_figures.tsv"
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
     params:
         out=lambda wildcards, output: os.path.dirname(output[0]),
-        settings=settings("design.sources", "design.strategies", "train.width", "sources.k"),
     shell:
         "onerep analysis figures --standardised {input.standardised:q} --model1 {input.model1:q} "
         "--model2 {input.model2:q} --correlation {input.correlation:q} --fits {input.fits:q} "
-        "--alias {input.alias:q} --alias-phase3 {input.alias_phase3:q} --settings {params.settings:q} "
-        "--out {params.out:q} --log {log:q}"
+        "--parameters {input.parameters:q} --tsne {input.tsne:q} --tsne-info {input.tsne_info:q} "
+        "--alias {input.alias:q} --alias-phase3 {input.alias_phase3:q} --out {params.out:q} --log {log:q}"
 
 
 rule analysis_tsne:
@@ -149,18 +174,20 @@ rule analysis_tsne:
         unpack(_tsne_inputs),
         standardised=f"{ANALYSIS}/standardised.tsv",
     output:
-        png=_fig(16, "fig16", "6. Compactness and explainability", "figures"),
-        data=f"{AFIG}/{_FIGS[16]}.tsv",
+        table=f"{ANALYSIS}/tsne.tsv",
+        info=f"{ANALYSIS}/tsne.json",
     log:
         f"{LOGS}/analysis_tsne/analysis_tsne.log",
     benchmark:
         f"{BENCH}/analysis_tsne/analysis_tsne.tsv"
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=res("analysis", "mem_mb"),
         runtime=res("analysis", "runtime"),
     params:
-        out=lambda wildcards, output: os.path.dirname(output[0]),
+        out=lambda wildcards, output: os.path.dirname(output.table),
         settings=settings(
             "analysis.tsne_run",
             "analysis.tsne_target",
@@ -204,6 +231,8 @@ rule analysis_context:
         f"{LOGS}/analysis_context/analysis_context.log",
     benchmark:
         f"{BENCH}/analysis_context/analysis_context.tsv"
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=res("analysis", "mem_mb"),
@@ -233,7 +262,6 @@ rule analysis_summary:
         versions=rules.analysis_context.output.versions,
         figures=[
             *rules.analysis_figures.output,
-            *rules.analysis_tsne.output,
             rules.analysis_context.output.curves,
             rules.analysis_context.output.curves_data,
         ],
@@ -252,6 +280,8 @@ rule analysis_summary:
         f"{LOGS}/analysis_summary/analysis_summary.log",
     benchmark:
         f"{BENCH}/analysis_summary/analysis_summary.tsv"
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=res("analysis", "mem_mb"),

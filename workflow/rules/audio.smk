@@ -71,6 +71,8 @@ rule acquire:
     wildcard_constraints:
         dataset=DATASET_RE,
         shard=SHARD_RE,
+    conda:
+        "../../envs/audio.yaml"
     threads: res("acquire", "threads")
     resources:
         mem_mb=res("acquire", "mem_mb"),
@@ -98,6 +100,8 @@ rule mel_shard:
     wildcard_constraints:
         dataset=DATASET_RE,
         shard=SHARD_RE,
+    conda:
+        "../../envs/audio.yaml"
     threads: res("mel", "threads")
     resources:
         mem_mb=res("mel", "mem_mb"),
@@ -124,6 +128,8 @@ rule mel_merge:
         f"{BENCH}/mel_merge/{{dataset}}.tsv"
     wildcard_constraints:
         dataset=DATASET_RE,
+    conda:
+        "../../envs/audio.yaml"
     threads: 1
     resources:
         mem_mb=res("mel", "mem_mb"),
@@ -146,6 +152,8 @@ rule scaler:
         f"{LOGS}/scaler/scaler.log",
     benchmark:
         f"{BENCH}/scaler/scaler.tsv"
+    conda:
+        "../../envs/audio.yaml"
     threads: 1
     resources:
         mem_mb=res("mel", "mem_mb"),

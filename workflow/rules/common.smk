@@ -5,14 +5,22 @@ import re
 import shlex
 import sys
 
-# Rules call the package's `onerep` command: it sits beside the Python that runs
-# Snakemake (.venv/bin), which every shell command puts first on its PATH, so that
-# `.venv/bin/snakemake ...` works from a shell that has not activated the environment
-# (cluster jobs re-read this file and get the same prefix).
+from onerep.workflow_support import shell_prefix
+
+# Rules call the package's `onerep` command (cluster jobs re-read this file and get the
+# same prefix). By default it sits beside the Python that runs Snakemake (.venv/bin),
+# which every shell command puts first on its PATH, so that `.venv/bin/snakemake ...`
+# works from a shell that has not activated the environment. With
+# `--software-deployment-method conda` the rules' envs/*.yaml hold the dependencies but
+# not the package (Snakemake copies env files elsewhere, so `-e .` would not find this
+# repository): the prefix leaves PATH to the activated environment and runs
+# `python -m onerep` with this repository's src on PYTHONPATH (onerep.workflow_support).
 _BIN = os.path.dirname(sys.executable)
-if os.path.isfile(os.path.join(_BIN, "onerep")):
-    # (Snakemake formats the prefix too: {{ }} reach the shell as { })
-    shell.prefix('set -euo pipefail; export PATH=%s%s"${{PATH:-/usr/bin:/bin}}"; ' % (shlex.quote(_BIN), os.pathsep))
+_CONDA = any(m.name == "CONDA" for m in workflow.deployment_settings.deployment_method)
+_SRC = os.path.abspath(os.path.join(workflow.current_basedir.get_path_or_uri(secret_free=True), "..", "..", "src"))
+_PREFIX = shell_prefix(conda=_CONDA, venv_bin=_BIN, src_dir=_SRC)
+if _PREFIX is not None:
+    shell.prefix(_PREFIX)
 
 R = config["results"]
 LOGS = f"{R}/logs"

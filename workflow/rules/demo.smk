@@ -43,6 +43,8 @@ if config["demo"]["enabled"]:
             f"{LOGS}/demo_world/demo_world.log",
         benchmark:
             f"{BENCH}/demo_world/demo_world.tsv"
+        conda:
+            "../../envs/audio.yaml"
         threads: res("demo", "threads")
         resources:
             mem_mb=res("demo", "mem_mb"),

@@ -27,6 +27,8 @@ rule design:
         f"{LOGS}/design/design.log",
     benchmark:
         f"{BENCH}/design/design.tsv"
+    conda:
+        "../../envs/torch.yaml"
     threads: res("design", "threads")
     resources:
         mem_mb=res("design", "mem_mb"),

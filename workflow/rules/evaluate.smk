@@ -40,6 +40,8 @@ for _model, _names in EVAL_MODEL_TARGETS.items():
         wildcard_constraints:
             rep=one_of(EVAL_REPS),
             target=one_of(_names),
+        conda:
+            "../../envs/torch.yaml"
         threads: res("evaluate", "threads")
         resources:
             mem_mb=res("evaluate", "mem_mb"),

@@ -45,6 +45,8 @@ rule extract:
     wildcard_constraints:
         rep=one_of(RUN_IDS),
         target=_TARGET_RE,
+    conda:
+        "../../envs/torch.yaml"
     threads: res("extract", "threads")
     resources:
         mem_mb=res("extract", "mem_mb"),
@@ -71,6 +73,8 @@ rule baseline_mfcc:
         f"{BENCH}/baseline_mfcc/{{target}}.tsv"
     wildcard_constraints:
         target=_TARGET_RE,
+    conda:
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=res("extract", "mem_mb"),
@@ -92,6 +96,8 @@ rule baseline_rand:
     wildcard_constraints:
         strategy=one_of(config["design"]["strategies"]),
         target=_TARGET_RE,
+    conda:
+        "../../envs/torch.yaml"
     threads: res("extract", "threads")
     resources:
         mem_mb=res("extract", "mem_mb"),
@@ -120,6 +126,8 @@ rule user_features:
     wildcard_constraints:
         name=one_of([r[5:] for r in USER_FEATURES]),
         target=_TARGET_RE,
+    conda:
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=res("extract", "mem_mb"),

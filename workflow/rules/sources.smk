@@ -36,6 +36,8 @@ if any(s in AUDIO_SOURCES for s in LABEL_SOURCES):
             f"{LOGS}/audio_descriptors/corpus.log",
         benchmark:
             f"{BENCH}/audio_descriptors/corpus.tsv"
+        conda:
+            "../../envs/audio.yaml"
         threads: 1
         resources:
             mem_mb=res("labels", "mem_mb"),
@@ -56,6 +58,8 @@ rule labels:
         f"{BENCH}/labels/{{source}}.tsv"
     wildcard_constraints:
         source="|".join(LABEL_SOURCES) or "(?!)",
+    conda:
+        "../../envs/audio.yaml"
     threads: res("labels", "threads")
     resources:
         mem_mb=res("labels", "mem_mb"),
@@ -79,6 +83,8 @@ rule labels_summary:
         f"{LOGS}/labels_summary/labels_summary.log",
     benchmark:
         f"{BENCH}/labels_summary/labels_summary.tsv"
+    conda:
+        "../../envs/audio.yaml"
     threads: 1
     resources:
         mem_mb=res("labels", "mem_mb"),
@@ -112,6 +118,8 @@ if JAMENDO:
             f"{LOGS}/jamendo_manifest/corpus.log",
         benchmark:
             f"{BENCH}/jamendo_manifest/corpus.tsv"
+        conda:
+            "../../envs/audio.yaml"
         threads: 1
         resources:
             mem_mb=res("labels", "mem_mb"),
@@ -139,6 +147,8 @@ if JAMENDO and JAMENDO["split_dir"]:
             f"{LOGS}/jamendo_split/corpus.log",
         benchmark:
             f"{BENCH}/jamendo_split/corpus.tsv"
+        conda:
+            "../../envs/audio.yaml"
         threads: 1
         resources:
             mem_mb=res("labels", "mem_mb"),
@@ -161,6 +171,8 @@ rule corpus_split:
         f"{LOGS}/corpus_split/corpus_split.log",
     benchmark:
         f"{BENCH}/corpus_split/corpus_split.tsv"
+    conda:
+        "../../envs/audio.yaml"
     threads: 1
     resources:
         mem_mb=res("labels", "mem_mb"),

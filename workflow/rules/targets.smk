@@ -25,6 +25,8 @@ rule target_manifest:
         f"{BENCH}/target_manifest/{{target}}.tsv"
     wildcard_constraints:
         target=one_of(PLAIN_TARGETS),
+    conda:
+        "../../envs/audio.yaml"
     threads: res("targets", "threads")
     resources:
         mem_mb=res("targets", "mem_mb"),
@@ -62,6 +64,8 @@ rule target_splits:
         f"{BENCH}/target_splits/{{target}}.tsv"
     wildcard_constraints:
         target=one_of(TARGETS),
+    conda:
+        "../../envs/audio.yaml"
     threads: res("targets", "threads")
     resources:
         mem_mb=res("targets", "mem_mb"),

@@ -50,6 +50,8 @@ rule train:
         f"{BENCH}/train/{{run_id}}.tsv"
     wildcard_constraints:
         run_id=one_of(TRAINED_RUNS),
+    conda:
+        "../../envs/torch.yaml"
     threads: res("train", "threads")
     resources:
         **({"gpu_model": _GPU_MODEL} if _GPU_MODEL else {}),
@@ -90,6 +92,8 @@ if ASSEMBLED_RUNS:
             f"{BENCH}/assemble_msscr/{{run_id}}.tsv"
         wildcard_constraints:
             run_id=one_of(ASSEMBLED_RUNS),
+        conda:
+            "../../envs/torch.yaml"
         threads: 1
         resources:
             mem_mb=res("default", "mem_mb"),

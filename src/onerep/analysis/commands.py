@@ -1,12 +1,13 @@
 """CLI: ``onerep analysis <step>``, the analysis stage's commands (one per workflow rule).
 
-collect  score files -> scores.tsv, standardised.tsv
-models   models 1 and 2, bootstrap, pairwise comparisons, variance components
-figures  Figs. 7-15 (PNG + TSV)
-tsne     Fig. 16
-context  design summary, acquisition losses, training curves, software versions
-summary  summary.md
-all      every step on a finished results folder (without Snakemake)
+collect     score files -> scores.tsv, standardised.tsv
+models      models 1 and 2, bootstrap, pairwise comparisons, variance components
+parameters  network sizes per strategy and number of sources (Fig. 15's table)
+tsne        the t-SNE map of one representation on a genre target (Fig. 16's table)
+figures     Figs. 7-16 (PNG + TSV), drawn from the tables
+context     design summary, acquisition losses, training curves, software versions
+summary     summary.md
+all         every step on a finished results folder (without Snakemake)
 """
 
 from __future__ import annotations
@@ -80,16 +81,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     common(q)
     q.set_defaults(func=run_models)
 
-    q = sub.add_parser("figures", help="draw Figs. 7-15")
+    q = sub.add_parser("parameters", help="count the networks' parameters per strategy and n (Fig. 15's table)")
+    q.add_argument("--out", required=True, help="parameters.tsv")
+    common(q)
+    q.set_defaults(func=run_parameters)
+
+    q = sub.add_parser("figures", help="draw Figs. 7-16")
     for name, file in FIGURE_TABLES.items():
-        q.add_argument(f"--{name}", required=True, help=f"{file} from 'collect' / 'models'")
+        q.add_argument(f"--{name.replace('_', '-')}", required=True,
+                       help=f"{file} from 'collect' / 'models' / 'parameters' / 'tsne'")
     q.add_argument("--alias", default=None, help="design/alias.tsv (Fig. 7)")
     q.add_argument("--alias-phase3", default=None, help="design/alias_phase3.tsv")
     q.add_argument("--out", required=True, help="figures folder")
-    common(q)
+    common(q, settings=False)
     q.set_defaults(func=run_figures)
 
-    q = sub.add_parser("tsne", help="draw Fig. 16 (t-SNE of one representation on a genre target)")
+    q = sub.add_parser("tsne", help="t-SNE map of one representation on a genre target (Fig. 16's table)")
     q.add_argument("--standardised", required=True)
     q.add_argument("--features", nargs="*", default=[], metavar="FEATURES",
                    help="features of the candidate runs on the t-SNE target, each <run>/<target>.h5")
@@ -97,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--target-labels", nargs="?", default=None, help="the target's <target>/labels.tsv")
     q.add_argument("--topics", nargs="*", default=[], metavar="TOPICS",
                    help="topic tables of the learning sources, each <source>.topics.tsv")
-    q.add_argument("--out", required=True, help="figures folder")
+    q.add_argument("--out", required=True, help="folder of tsne.tsv and tsne.json (the analysis folder)")
     common(q)
     q.set_defaults(func=run_tsne)
 
@@ -163,16 +170,34 @@ def run_figures(args: argparse.Namespace) -> int:
     setup_logging(args.log)
     tables = {name: readable(getattr(args, name), f"analysis table {file}")[0]
               for name, file in FIGURE_TABLES.items()}
-    paths = figures_step(tables, args.out, alias=args.alias, alias_phase3=args.alias_phase3,
-                         settings=_settings(args.settings))
+    paths = figures_step(tables, args.out, alias=args.alias, alias_phase3=args.alias_phase3)
     log.info("wrote %s", ", ".join(str(p) for p in paths))
+    return 0
+
+
+def parameters_step(settings: dict[str, Any], out: str | Path) -> Path:
+    """Write the parameter counts of the study's strategies and sources (Fig. 15's table) with
+    the models stage's counter; the settings name ``design.sources``, ``design.strategies``,
+    ``sources.k`` and ``train.width``."""
+    from onerep.models.summary import write_parameter_counts
+    from onerep.util import setting
+
+    return write_parameter_counts(out, setting(settings, "design.sources"), setting(settings, "design.strategies"),
+                                  k=int(setting(settings, "sources.k")), width=float(setting(settings, "train.width")))
+
+
+def run_parameters(args: argparse.Namespace) -> int:
+    """Handler of ``onerep analysis parameters``."""
+    setup_logging(args.log)
+    log.info("wrote %s", parameters_step(_settings(args.settings), args.out))
     return 0
 
 
 def tsne_step(standardised: str | Path, features: Iterable[str | Path], models: Iterable[str | Path],
               target_labels: str | Path | None, topics: Iterable[str | Path], out: str | Path,
               settings: dict[str, Any]) -> Path:
-    """Fig. 16 with the run and target the settings choose (a placeholder figure when none fits).
+    """The t-SNE map of Fig. 16 (``tsne.tsv``, ``tsne.json`` in ``out``) for the run and target the
+    settings choose (a note saying why when none fits); returns the table's path.
 
     ``features`` (``<run>/<target>.h5``) and ``models`` (``<run>/model.pt``): those of
     the candidate runs; ``target_labels``: the target's ``<target>/labels.tsv``;
@@ -181,11 +206,11 @@ def tsne_step(standardised: str | Path, features: Iterable[str | Path], models: 
     from onerep.util import derive_seed, setting
 
     from .tables import read_tsv
-    from .tsne import choose_run, default_target, fig16_tsne, placeholder
+    from .tsne import choose_run, default_target, no_map, tsne_table, write_tsne
 
-    target = setting(settings, "analysis.tsne_target") or default_target(setting(settings, "targets", []) or [])
+    target = setting(settings, "analysis.tsne_target") or default_target(setting(settings, "targets"))
     if not target:
-        return placeholder(out, "the study has no genre (classification) target")
+        return no_map(out, "the study has no genre (classification) target")
     std = read_tsv(standardised)
     configured = setting(settings, "analysis.tsne_run")
     if configured and configured not in set(std.run_id):
@@ -193,7 +218,7 @@ def tsne_step(standardised: str | Path, features: Iterable[str | Path], models: 
     try:
         run_id, reason = choose_run(std, target, configured)
     except ValueError as exc:  # no run scored on the target
-        return placeholder(out, str(exc))
+        return no_map(out, str(exc))
     given = {p.parent.name: p for p in map(Path, features) if p.name == f"{target}.h5"}
     if run_id not in given:
         raise FileNotFoundError(f"features of run {run_id} on {target} not given (expected "
@@ -207,10 +232,12 @@ def tsne_step(standardised: str | Path, features: Iterable[str | Path], models: 
     sources = [s for s in str(run.sources).split(",") if s and s != "self"]
     tables = {_ending(p, ".topics.tsv"): p for p in map(Path, topics)}
     topic_files = {s: tables[s] for s in sources if s in tables}
-    seed = derive_seed(int(setting(settings, "seed", 0)), "tsne", run_id, target)
+    seed = derive_seed(int(setting(settings, "seed")), "tsne", run_id, target)
     model = {p.parent.name: p for p in map(Path, models) if p.name == "model.pt"}.get(run_id)
-    return fig16_tsne(feature_file, target_labels, out, run_id, target, reason, seed,
-                      model=model if model is not None and model.exists() else None, topics=topic_files)
+    data, notes = tsne_table(feature_file, target_labels, run_id, seed,
+                             model=model if model is not None and model.exists() else None, topics=topic_files)
+    return write_tsne(out, data, {"target": target, "run_id": run_id, "reason": reason, "seed": seed,
+                                  "notes": notes})
 
 
 def run_tsne(args: argparse.Namespace) -> int:
@@ -286,15 +313,16 @@ def run_all(args: argparse.Namespace) -> int:
     settings["targets"] = [t["name"] for t in cfg["targets"]]
     collect_step(R / "scores", R / "design" / "runs.tsv", settings, A, args.allow_missing)
     models_step(A / "standardised.tsv", settings, A, threads=args.threads, scheme=args.scheme)
+    parameters_step(settings, A / FIGURE_TABLES["parameters"])
+    tsne_settings = dict(settings, targets=cfg["targets"])
+    target = cfg["analysis"]["tsne_target"] or default_target(cfg["targets"]) or ""
+    tsne_step(A / "standardised.tsv", sorted((R / "features").glob(f"*/{target}.h5")),
+              sorted((R / "runs").glob("*/model.pt")), R / "targets" / target / "labels.tsv",
+              sorted((R / "labels").glob("*.topics.tsv")), A, tsne_settings)
     alias = R / "design" / "alias.tsv"
     p3 = R / "design" / "alias_phase3.tsv"
     figures_step(A, A / "figures", alias=alias if alias.exists() else None,
-                 alias_phase3=p3 if p3.exists() else None, settings=settings)
-    tsne_settings = dict(settings, targets=cfg["targets"])
-    target = cfg["analysis"].get("tsne_target") or default_target(cfg["targets"]) or ""
-    tsne_step(A / "standardised.tsv", sorted((R / "features").glob(f"*/{target}.h5")),
-              sorted((R / "runs").glob("*/model.pt")), R / "targets" / target / "labels.tsv",
-              sorted((R / "labels").glob("*.topics.tsv")), A / "figures", tsne_settings)
+                 alias_phase3=p3 if p3.exists() else None)
     datasets = ["corpus", *[t["name"] for t in cfg["targets"]]]
     run_ids = pd.read_csv(R / "design" / "runs.tsv", sep="\t", dtype={"run_id": str}).run_id
     context_step(R / "design" / "runs.tsv", [R / "mel" / f"{d}.records.tsv" for d in datasets],

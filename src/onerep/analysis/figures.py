@@ -1,6 +1,8 @@
-"""The paper's Figs. 7 to 15 (and the training curves), each a PNG with its data as TSV.
+"""The paper's Figs. 7 to 16 (and the training curves), each a PNG with its data as TSV.
 
-Every function takes tables produced by :mod:`onerep.analysis.tables`, writes
+Every function takes tables produced upstream (:mod:`onerep.analysis.tables`; the
+parameter counts of the models stage, :func:`onerep.models.summary.parameter_counts`;
+the t-SNE map of :mod:`onerep.analysis.tsne`): it computes nothing, writes
 ``<out>/<name>.png`` and ``<out>/<name>.tsv`` (the plotted numbers) and returns the
 PNG path. Colours of strategies are fixed (:data:`onerep.analysis.coding.STRATEGY_COLOURS`).
 """
@@ -458,57 +460,12 @@ def fig14_variance_vs_ssr(pairs: pd.DataFrame, corr: dict[str, float], out_dir: 
 
 
 # -- Fig. 15 ----------------------------------------------------------------------------
-def parameter_counts(sources: Sequence[str], strategies: Sequence[str], k: int = 50,
-                     width: float = 1.0) -> pd.DataFrame:
-    """Trainable parameters of each strategy for n = 1..m sources, with and without ``self``.
-
-    A network's size depends on n and on whether the Siamese ``self`` head is among
-    the sources; ``mean`` weights the two by the share of n-subsets that contain
-    ``self`` (n / m when the study has it). Networks are built on the meta device (no
-    memory, no initialisation).
-    """
-    import torch
-
-    from onerep.models import build_network
-
-    sources = list(sources)
-    others = [s for s in sources if s != "self"]
-    has_self = "self" in sources
-    m = len(sources)
-    rows = []
-    for r in order_strategies(strategies):
-        ns = [1] if r == SINGLE else range(2, m + 1)
-        for n in ns:
-            counts = {}
-            for with_self in (False, True):
-                if with_self and not has_self:
-                    continue
-                picked = (["self"] + others[: n - 1]) if with_self else others[:n]
-                if len(picked) < n:
-                    continue
-                with torch.device("meta"):
-                    net = build_network(r, picked, k=k, width=width)
-                counts[with_self] = sum(p.numel() for p in net.parameters())
-            if not counts:
-                continue
-            share = n / m if has_self else 0.0
-            if False in counts and True in counts:
-                mean = share * counts[True] + (1 - share) * counts[False]
-            else:
-                mean = next(iter(counts.values()))
-            rows.append(dict(strategy=r, n=n, params_without_self=counts.get(False, np.nan),
-                             params_with_self=counts.get(True, np.nan), params_mean=mean))
-    df = pd.DataFrame(rows)
-    # reference: the single-source network of a 50-way (k-way) source, as SPEC's ratios
-    ref = df[df.strategy == SINGLE]
-    base = float(ref.params_without_self.iloc[0]) if len(ref) and np.isfinite(ref.params_without_self.iloc[0]) \
-        else (float(ref.params_mean.iloc[0]) if len(ref) else float("nan"))
-    df["ratio_to_ssr"] = df["params_mean"] / base
-    return df
-
-
-def fig15_parameters(counts: pd.DataFrame, out_dir: str | Path, width: float = 1.0, k: int = 50) -> Path:
-    """Number of network parameters against n per strategy (SS-R as a reference line)."""
+def fig15_parameters(table: pd.DataFrame, out_dir: str | Path) -> Path:
+    """Number of network parameters against n per strategy (SS-R as a reference line), from the
+    models stage's parameter counts (:func:`onerep.models.summary.write_parameter_counts`: the
+    counts with the ``width`` and ``k`` they were counted at)."""
+    width, k = float(table.width.iloc[0]), int(table.k.iloc[0])
+    counts = table.drop(columns=["width", "k"])
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.2), constrained_layout=True)
     for r in order_strategies(counts.strategy):
@@ -526,6 +483,51 @@ def fig15_parameters(counts: pd.DataFrame, out_dir: str | Path, width: float = 1
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", frameon=False)
     return save(fig, out_dir, FIGURES[15], counts)
+
+
+# -- Fig. 16 ----------------------------------------------------------------------------
+def fig16_tsne(points: pd.DataFrame, info: Mapping[str, Any], out_dir: str | Path) -> Path:
+    """Draw Fig. 16 (t-SNE with per-class topic terms) from the t-SNE step's table and
+    description (:mod:`onerep.analysis.tsne`); an explanatory figure when it drew no map."""
+    plt = _plt()
+    if "note" in info:
+        fig, ax = plt.subplots(figsize=(6, 2.5), constrained_layout=True)
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, f"Fig. 16 not drawn:\n{info['note']}", ha="center", va="center", wrap=True)
+        return save(fig, out_dir, FIGURES[16], points)
+    labels = points.label.to_numpy().astype(str)
+    xy = points[["x", "y"]].to_numpy()
+    sources = [c[: -len("_terms")] for c in points.columns if c.endswith("_terms")]
+    first = points.drop_duplicates("label").set_index("label")
+    classes = sorted(set(labels))
+    cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    fig, (ax, tx) = plt.subplots(1, 2, figsize=(13.5, 6.6), gridspec_kw={"width_ratios": [1.6, 1]},
+                                 constrained_layout=True)
+    for i, c in enumerate(classes):
+        m = labels == c
+        ax.scatter(xy[m, 0], xy[m, 1], s=12, color=cmap(i % cmap.N), label=c, alpha=0.8, linewidths=0)
+        cx, cy = np.median(xy[m], axis=0)
+        ax.text(cx, cy, str(i + 1), fontsize=9, weight="bold", ha="center", va="center",
+                bbox=dict(boxstyle="circle,pad=0.2", fc="white", ec=cmap(i % cmap.N), alpha=0.85))
+    ax.set_xlabel("t-SNE dimension 1")
+    ax.set_ylabel("t-SNE dimension 2")
+    ax.legend(title="class", loc="upper left", bbox_to_anchor=(0.0, -0.08), ncol=min(5, len(classes)),
+              frameon=False, markerscale=1.8)
+    run_id, target = str(info["run_id"]), str(info["target"])
+    run_name = run_id.split("_")[0]
+    ax.set_title(f"{target}: representation {run_id} ({strategy_label(run_name)})\n{info['reason']}", fontsize=9)
+    tx.set_axis_off()
+    lines = []
+    for i, c in enumerate(classes):
+        parts = [f"{s}: {first.loc[c, f'{s}_terms']}" for s in sources]
+        lines.append(f"{i + 1}. {c}" + ("\n     " + "\n     ".join(parts) if parts else ""))
+    header = "strongest topic terms per class\n(topic most raised by the class, per source)\n" if sources else ""
+    notes = list(info.get("notes", []))
+    text = header + "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")
+    tx.text(0.0, 1.0, text, va="top", ha="left", fontsize=8 if len(classes) <= 10 else 6.5, family="monospace",
+            transform=tx.transAxes)
+    fig.suptitle("t-SNE map of one representation with the topic terms its sources predict")
+    return save(fig, out_dir, FIGURES[16], points)
 
 
 # -- training curves ------------------------------------------------------------------------
@@ -575,17 +577,14 @@ def table_paths(tables: str | Path | Mapping[str, str | Path], names: Mapping[st
 
 
 def figures_step(tables: str | Path | Mapping[str, str | Path], out_dir: str | Path,
-                 alias: str | Path | None = None, alias_phase3: str | Path | None = None,
-                 settings: dict[str, Any] | None = None) -> list[Path]:
-    """Draw Figs. 7 to 15 into ``out_dir`` from the tables of :data:`FIGURE_TABLES`
+                 alias: str | Path | None = None, alias_phase3: str | Path | None = None) -> list[Path]:
+    """Draw Figs. 7 to 16 into ``out_dir`` from the tables of :data:`FIGURE_TABLES`
     (a mapping from their names to files, or the analysis folder that holds them)."""
     import json
 
-    from onerep.util import setting
-
     from .tables import read_tsv
+    from .tsne import read_tsne
 
-    settings = settings or {}
     t = table_paths(tables, FIGURE_TABLES)
     std = read_tsv(t["standardised"])
     out = []
@@ -602,9 +601,6 @@ def figures_step(tables: str | Path | Mapping[str, str | Path], out_dir: str | P
     fits = json.loads(t["fits"].read_text())
     corr = fits.get("variance_components", {}).get("correlation", {})
     out.append(fig14_variance_vs_ssr(read_tsv(t["correlation"]), corr, out_dir))
-    sources = setting(settings, "design.sources") or [c[4:] for c in std.columns if c.startswith("has_")]
-    strategies = setting(settings, "design.strategies") or order_strategies(std[std.kind == "run"].strategy)
-    width = float(setting(settings, "train.width", 1.0))
-    k = int(setting(settings, "sources.k", 50))
-    out.append(fig15_parameters(parameter_counts(sources, strategies, k=k, width=width), out_dir, width, k))
+    out.append(fig15_parameters(read_tsv(t["parameters"]), out_dir))
+    out.append(fig16_tsne(*read_tsne(t["tsne"], t["tsne_info"]), out_dir))
     return out

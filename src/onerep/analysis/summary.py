@@ -158,10 +158,10 @@ def write_summary(tables: str | Path | Mapping[str, str | Path], out: str | Path
     design = _read(files["design"])
     acq = _read(files["acquisition"])
     vers = _read(files["versions"])
-    study = setting(settings, "study", "study")
+    study = setting(settings, "study")
     boot = fits.get("bootstrap", {})
     L: list[str] = [f"# {study}: analysis summary\n"]
-    if setting(settings, "demo.enabled", False):
+    if setting(settings, "demo.enabled"):
         L.append(DEMO_NOTE + "\n")
     runs = std[std.kind == "run"] if len(std) else std
     L.append(

@@ -23,7 +23,7 @@ import pandas as pd
 
 from onerep.util import atomic_path, derive_seed, setting, write_text_atomic
 
-from .bootstrap import DEFAULT_SCHEME, BootstrapResult, bootstrap
+from .bootstrap import BootstrapResult, bootstrap
 from .collect import (
     collect_scores,
     expected_score_files,
@@ -66,15 +66,15 @@ def collect_step(scores: str | Path | Sequence[str | Path], runs_path: str | Pat
     need = {"run_id", "strategy", "sources", "n"}
     if need - set(runs.columns):
         raise ValueError(f"{runs_path}: missing columns {sorted(need - set(runs.columns))}")
-    targets = setting(settings, "targets") or []
+    targets = setting(settings, "targets")
     if not targets:
         raise ValueError("settings: 'targets' (the study's target names) is empty")
     folder = isinstance(scores, (str, Path))
     files = expected_score_files(
         scores if folder else "scores", list(runs.run_id), targets,
-        baselines=setting(settings, "extract.baselines", []) or [],
-        strategies=setting(settings, "design.strategies", []) or [],
-        user_features=setting(settings, "extract.user_features", {}) or {},
+        baselines=setting(settings, "extract.baselines"),
+        strategies=setting(settings, "design.strategies"),
+        user_features=setting(settings, "extract.user_features"),
     )
     if folder:
         present = [f for f in files if f.exists()]
@@ -151,10 +151,10 @@ def models_step(standardised_path: str | Path, settings: dict[str, Any], out_dir
     data = model_data(std)
     if data.empty:
         raise ValueError(f"{standardised_path}: no design-run scores with a standardised value")
-    B = int(setting(settings, "analysis.bootstrap", 1000))
-    master = int(setting(settings, "seed", 0))
+    B = int(setting(settings, "analysis.bootstrap"))
+    master = int(setting(settings, "seed"))
     seed = derive_seed(master, "bootstrap")
-    scheme = scheme or setting(settings, "analysis.bootstrap_scheme", None) or DEFAULT_SCHEME
+    scheme = scheme or setting(settings, "analysis.bootstrap_scheme")
     out = Path(out_dir)
     info: dict[str, Any] = {"observations": len(data), "targets": sorted(data.target.unique()),
                             "bootstrap": {"replicates": B, "seed": seed, "scheme": scheme, "threads": threads},

@@ -1,5 +1,6 @@
-"""Fig. 16: a t-SNE map of one representation on a genre target, with the strongest
-topic terms of each learning source (paper Sect. 5.5).
+"""Fig. 16's numbers: a t-SNE map of one representation on a genre target, with the
+strongest topic terms of each learning source (paper Sect. 5.5). The figure itself is
+drawn from the table written here by :func:`onerep.analysis.figures.fig16_tsne`.
 
 The run is the configured ``analysis.tsne_run`` or, by default, the design run with
 the best mean score on the target. Each track's feature vector ([means | stds] of
@@ -10,19 +11,27 @@ source's block, giving a predicted topic distribution z_t per track (the head is
 linear, so this is the mean of the per-window logits); for every class of the
 target the topic most raised above its average over all tracks is named by its
 strongest terms from ``labels/<source>.topics.tsv``.
+
+The step writes ``tsne.tsv`` (one row per track: ``track_id``, ``label``, ``x``, ``y``
+(float32, as t-SNE returns them), ``<source>_topic`` and ``<source>_terms`` per source,
+``run_id``, ``seed``; or one ``note`` when no map is drawn) and ``tsne.json`` (target,
+run, why it was chosen, notes; or the ``note``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .coding import strategy_label
-from .figures import FIGURES, _plt, save
+from onerep.util import atomic_path, write_text_atomic
+
+from . import FIGURE_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +62,12 @@ def default_target(targets: list[dict]) -> str | None:
 
 
 def read_features(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Track ids and the (N, F) feature matrix of a features file."""
-    import h5py
+    """Track ids and the (N, F) feature matrix (float64) of a features file, read by the
+    features stage's reader."""
+    from onerep.features.extract import load_features
 
-    path = Path(path)
-    with h5py.File(path, "r") as h5:
-        for name in ("track_id", "features"):
-            if name not in h5:
-                raise ValueError(f"{path}: dataset '{name}' missing")
-        ids = np.array([str(t) for t in h5["track_id"].asstr()[:]])
-        X = np.asarray(h5["features"][:], dtype=np.float64)
-    if len(ids) != len(X):
-        raise ValueError(f"{path}: {len(ids)} track ids but {len(X)} feature rows")
-    return ids, X
+    ids, X, _ = load_features(path)
+    return np.array(ids, dtype=str), np.asarray(X, dtype=np.float64)
 
 
 def embed(X: np.ndarray, seed: int) -> np.ndarray:
@@ -121,11 +123,11 @@ def class_terms(z: np.ndarray, labels: np.ndarray, topics: pd.DataFrame, n_terms
     return pd.DataFrame(rows)
 
 
-def fig16_tsne(features: str | Path, labels_tsv: str | Path, out_dir: str | Path, run_id: str, target: str,
-               reason: str, seed: int, model: str | Path | None = None,
-               topics: Mapping[str, str | Path] | None = None, n_terms: int = 3) -> Path:
-    """Draw Fig. 16 (t-SNE with per-class topic terms) and write its data."""
-    plt = _plt()
+def tsne_table(features: str | Path, labels_tsv: str | Path, run_id: str, seed: int,
+               model: str | Path | None = None, topics: Mapping[str, str | Path] | None = None,
+               n_terms: int = 3) -> tuple[pd.DataFrame, list[str]]:
+    """The t-SNE map of the labelled tracks of ``features`` with each class's topic terms per
+    source (the table of the module docstring), and notes on what could not be named."""
     ids, X = read_features(features)
     lab = pd.read_csv(labels_tsv, sep="\t", dtype={"track_id": str, "label": str})
     lab = lab.drop_duplicates("track_id").set_index("track_id")["label"]
@@ -134,7 +136,7 @@ def fig16_tsne(features: str | Path, labels_tsv: str | Path, out_dir: str | Path
         log.info("t-SNE: %d of %d tracks have no label and are left out", len(ids) - keep.sum(), len(ids))
     ids, X = ids[keep], X[keep]
     labels = lab.reindex(ids).to_numpy().astype(str)
-    xy = embed(X, seed)
+    xy = embed(X, seed).astype(np.float32)
     notes = []
     terms: dict[str, pd.DataFrame] = {}
     if model is not None and Path(model).exists():
@@ -152,32 +154,6 @@ def fig16_tsne(features: str | Path, labels_tsv: str | Path, out_dir: str | Path
             terms[s] = class_terms(zs, labels, table, n_terms)
     else:
         notes.append("no model file: topic terms not shown")
-    classes = sorted(set(labels))
-    cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
-    fig, (ax, tx) = plt.subplots(1, 2, figsize=(13.5, 6.6), gridspec_kw={"width_ratios": [1.6, 1]},
-                                 constrained_layout=True)
-    for i, c in enumerate(classes):
-        m = labels == c
-        ax.scatter(xy[m, 0], xy[m, 1], s=12, color=cmap(i % cmap.N), label=c, alpha=0.8, linewidths=0)
-        cx, cy = np.median(xy[m], axis=0)
-        ax.text(cx, cy, str(i + 1), fontsize=9, weight="bold", ha="center", va="center",
-                bbox=dict(boxstyle="circle,pad=0.2", fc="white", ec=cmap(i % cmap.N), alpha=0.85))
-    ax.set_xlabel("t-SNE dimension 1")
-    ax.set_ylabel("t-SNE dimension 2")
-    ax.legend(title="class", loc="upper left", bbox_to_anchor=(0.0, -0.08), ncol=min(5, len(classes)),
-              frameon=False, markerscale=1.8)
-    run_name = run_id.split("_")[0]
-    ax.set_title(f"{target}: representation {run_id} ({strategy_label(run_name)})\n{reason}", fontsize=9)
-    tx.set_axis_off()
-    lines = []
-    for i, c in enumerate(classes):
-        parts = [f"{s}: {t.set_index('label').loc[c, 'terms']}" for s, t in terms.items()]
-        lines.append(f"{i + 1}. {c}" + ("\n     " + "\n     ".join(parts) if parts else ""))
-    header = "strongest topic terms per class\n(topic most raised by the class, per source)\n" if terms else ""
-    text = header + "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")
-    tx.text(0.0, 1.0, text, va="top", ha="left", fontsize=8 if len(classes) <= 10 else 6.5, family="monospace",
-            transform=tx.transAxes)
-    fig.suptitle("t-SNE map of one representation with the topic terms its sources predict")
     data = pd.DataFrame({"track_id": ids, "label": labels, "x": xy[:, 0], "y": xy[:, 1]})
     for s, t in terms.items():
         m = t.set_index("label")
@@ -185,13 +161,30 @@ def fig16_tsne(features: str | Path, labels_tsv: str | Path, out_dir: str | Path
         data[f"{s}_terms"] = m.loc[labels, "terms"].to_numpy()
     data["run_id"] = run_id
     data["seed"] = seed
-    return save(fig, out_dir, FIGURES[16], data)
+    return data, notes
 
 
-def placeholder(out_dir: str | Path, reason: str) -> Path:
-    """An explanatory Fig. 16 when the study has no suitable target or run."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 2.5), constrained_layout=True)
-    ax.set_axis_off()
-    ax.text(0.5, 0.5, f"Fig. 16 not drawn:\n{reason}", ha="center", va="center", wrap=True)
-    return save(fig, out_dir, FIGURES[16], pd.DataFrame({"note": [reason]}))
+#: The files of the t-SNE step, in its output folder.
+TSNE_TABLE, TSNE_INFO = FIGURE_TABLES["tsne"], FIGURE_TABLES["tsne_info"]
+
+
+def write_tsne(out_dir: str | Path, data: pd.DataFrame, info: dict[str, Any]) -> Path:
+    """Write the t-SNE table (full precision) and its description; return the table's path."""
+    out = Path(out_dir)
+    with atomic_path(out / TSNE_TABLE) as tmp:
+        data.to_csv(tmp, sep="\t", index=False, na_rep="NA")
+    write_text_atomic(out / TSNE_INFO, json.dumps(info, indent=1, sort_keys=True) + "\n")
+    return out / TSNE_TABLE
+
+
+def no_map(out_dir: str | Path, reason: str) -> Path:
+    """The t-SNE files when the study has no suitable target or run: a note saying why."""
+    return write_tsne(out_dir, pd.DataFrame({"note": [reason]}), {"note": reason})
+
+
+def read_tsne(table: str | Path, info: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The t-SNE table (coordinates back as float32, texts as written) and its description."""
+    data = pd.read_csv(table, sep="\t", keep_default_na=False, na_values=[],
+                       dtype={"x": np.float32, "y": np.float32, "track_id": str, "label": str, "run_id": str,
+                              "note": str})
+    return data, json.loads(Path(info).read_text())

@@ -55,19 +55,6 @@ class RunningMoments:
         return np.sqrt(self.m2 / max(1, self.n))
 
 
-def read_split(path: str | Path) -> tuple[list[str], list[str], int | None]:
-    """(train ids, valid ids, seed) of the corpus split TSV, read by the sources stage's
-    reader next to its writer (``onerep.sources.split.read_split_table``)."""
-    from ..sources.split import read_split_table
-
-    df = read_split_table(path)
-    seed = None
-    if "seed" in df.columns and len(df) and str(df["seed"].iloc[0]).strip():
-        seed = int(df["seed"].iloc[0])
-    return (df.loc[df["split"] == "train", "track_id"].tolist(),
-            df.loc[df["split"] == "valid", "track_id"].tolist(), seed)
-
-
 def _spans(store: MelStore, rows: np.ndarray) -> list[tuple[int, int]]:
     """Frame spans of the given track rows, adjacent tracks merged, in file order."""
     spans: list[tuple[int, int]] = []
@@ -83,7 +70,12 @@ def _spans(store: MelStore, rows: np.ndarray) -> list[tuple[int, int]]:
 def compute_scaler(mel_path: str | Path, split_path: str | Path, out_path: str | Path,
                    block_frames: int = 1 << 16) -> dict[str, np.ndarray]:
     """Compute the scaler over the training tracks of ``split_path`` and write ``out_path`` (npz)."""
-    train, _, seed = read_split(split_path)
+    from ..sources.split import read_split_table
+
+    split = read_split_table(split_path)
+    train = split.loc[split["split"] == "train", "track_id"].tolist()
+    first_seed = str(split["seed"].iloc[0]).strip() if "seed" in split.columns and len(split) else ""
+    seed = int(first_seed) if first_seed else None
     if not train:
         raise ValueError(f"{split_path}: no track has split 'train'")
     with MelStore(mel_path) as store:
@@ -144,4 +136,4 @@ def load_scaler(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return mean, std
 
 
-__all__ = ["compute_scaler", "load_scaler", "read_split", "RunningMoments"]
+__all__ = ["compute_scaler", "load_scaler", "RunningMoments"]

@@ -259,9 +259,24 @@ class MelStore:
                 self.dtype = f["mel"].dtype
         except OSError as exc:
             raise ValueError(f"{self.path}: cannot read as HDF5 ({exc})") from None
+        self._check()
+        self._index = {tid: i for i, tid in enumerate(self.track_ids)}
+
+    def _check(self) -> None:
+        """Raise ``ValueError`` naming the store when its layout is inconsistent."""
+        if len(self.shape) != 3 or self.shape[1] != 2:
+            raise ValueError(f"{self.path}: 'mel' must have shape (frames, 2, n_mels), got {self.shape}")
         if len(self.offsets) != len(self.track_ids) + 1 or self.offsets[-1] != self.shape[0]:
             raise ValueError(f"{self.path}: offsets ({len(self.offsets)}) do not match tracks/frames")
-        self._index = {tid: i for i, tid in enumerate(self.track_ids)}
+        if self.offsets[0] != 0:
+            raise ValueError(f"{self.path}: offsets must start at 0, got {self.offsets[0]}")
+        bad = np.flatnonzero(np.diff(self.offsets) < 0)
+        if bad.size:
+            raise ValueError(f"{self.path}: offsets decrease at track '{self.track_ids[bad[0]]}'")
+        if len(set(self.track_ids)) != len(self.track_ids):
+            seen: set[str] = set()
+            dup = next(t for t in self.track_ids if t in seen or seen.add(t))
+            raise ValueError(f"{self.path}: track '{dup}' appears twice")
 
     # -- handle management ---------------------------------------------------
     @property

@@ -106,11 +106,10 @@ def split_sizes(n: int, valid_fraction: float) -> tuple[int, int]:
 
 
 def _store_lengths(path: Path) -> Any:
-    import h5py
-    import numpy as np
+    """Frames per track of a mel store (its one reader, ``onerep.audio.store.MelStore``)."""
+    from onerep.audio.store import MelStore
 
-    with h5py.File(path, "r") as f:
-        return np.diff(np.asarray(f["offsets"][()], dtype=np.int64))
+    return MelStore(path).lengths
 
 
 def _count_manifest(path: Path) -> int:
@@ -132,9 +131,9 @@ def corpus_size(config: Mapping[str, Any], train_tracks: int | None = None,
                 valid_tracks: int | None = None, root: str | Path = ".") -> CorpusSize:
     """The learning corpus's training and validation tracks (origins in the module docstring)."""
     root = Path(root)
-    results = root / str(config.get("results", "results"))
+    results = root / str(config["results"])
     audio = config.get("audio") or {}
-    vf = float(audio.get("valid_fraction", 0.1))
+    vf = float(audio["valid_fraction"])
     demo = _demo(config)
     split = results / "corpus" / "split.tsv"
     summary = results / "labels" / "summary.tsv"
@@ -145,7 +144,9 @@ def corpus_size(config: Mapping[str, Any], train_tracks: int | None = None,
             int(round(n_train * vf / (1 - vf)))
         origin = "given on the command line"
     elif split.is_file():
-        parts = pd.read_csv(split, sep="\t", dtype=str, usecols=["split"])["split"].value_counts()
+        from onerep.sources.split import read_split_table
+
+        parts = read_split_table(split)["split"].value_counts()
         n_train, n_valid = int(parts.get("train", 0)), int(parts.get("valid", 0))
         origin = f"{split} (after the label filter)"
     elif summary.is_file():
@@ -171,7 +172,7 @@ def corpus_size(config: Mapping[str, Any], train_tracks: int | None = None,
     if n_train < 1:
         raise ValueError(f"the corpus has no training track ({origin})")
     store = results / "mel" / "corpus.h5"
-    sr, hop = int(audio.get("sample_rate", 22050)), int(audio.get("hop_length", 256))
+    sr, hop = int(audio["sample_rate"]), int(audio["hop_length"])
     if store.is_file():
         frames = float(_store_lengths(store).mean())
         frames_origin = f"mean of {store}"
@@ -202,10 +203,10 @@ def _demo_target(kind: str, demo: Any) -> tuple[int, float] | None:
 def target_sizes(config: Mapping[str, Any], root: str | Path = ".") -> list[TargetSize]:
     """Clips and windows of every target of the config (origins in the module docstring)."""
     root = Path(root)
-    results = root / str(config.get("results", "results"))
+    results = root / str(config["results"])
     audio = config.get("audio") or {}
-    sr, hop = int(audio.get("sample_rate", 22050)), int(audio.get("hop_length", 256))
-    crop = int(audio.get("crop_frames", 216))
+    sr, hop = int(audio["sample_rate"]), int(audio["hop_length"])
+    crop = int(audio["crop_frames"])
     demo = _demo(config)
     out = []
     for t in config.get("targets") or []:
@@ -242,12 +243,12 @@ class TrainPlan:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TrainPlan:
-        """From the config's ``train`` section (schema defaults for missing keys)."""
-        t = config.get("train") or {}
-        probe = int(t.get("probe_epochs", 1)) if t.get("loss_weighting") == "inverse_val_loss" else 0
-        return cls(epochs=int(t.get("epochs", 200)), batch_size=int(t.get("batch_size", 128)),
-                   max_iterations_per_epoch=t.get("max_iterations_per_epoch"), probe_epochs=probe,
-                   mss_from_ssr=bool(t.get("mss_from_ssr", False)))
+        """From the validated config's ``train`` section."""
+        t = config["train"]
+        probe = int(t["probe_epochs"]) if t["loss_weighting"] == "inverse_val_loss" else 0
+        return cls(epochs=int(t["epochs"]), batch_size=int(t["batch_size"]),
+                   max_iterations_per_epoch=t["max_iterations_per_epoch"], probe_epochs=probe,
+                   mss_from_ssr=bool(t["mss_from_ssr"]))
 
 
 @dataclass(frozen=True)
@@ -385,7 +386,7 @@ def study_cost(config: Mapping[str, Any], runs: pd.DataFrame, corpus: CorpusSize
     """Counts and device-hours of every run of ``runs`` (the design's run table),
     per phase, plus the ``rand-`` baselines."""
     plan = TrainPlan.from_config(config)
-    cost = StudyCost(str(config.get("study", "")), corpus, targets, plan, rates, device)
+    cost = StudyCost(str(config["study"]), corpus, targets, plan, rates, device)
     windows = cost.windows_per_rep
     phases: dict[str, PhaseCost] = {}
     for r in runs.itertuples(index=False):
@@ -420,7 +421,7 @@ def memory_lines(config: Mapping[str, Any], corpus: CorpusSize, device: str,
     CPU, checked against the job's ``resources.train.mem_mb``."""
     from onerep.models.device import gb, plan_placement
 
-    n_mels = int((config.get("audio") or {}).get("n_mels", 128))
+    n_mels = int(config["audio"]["n_mels"])
     nbytes = corpus_bytes(corpus, n_mels)
     res = config.get("resources") or {}
     mem_mb = (res.get("train") or {}).get("mem_mb", (res.get("default") or {}).get("mem_mb"))
@@ -501,16 +502,16 @@ def preview(config: Mapping[str, Any], runs: pd.DataFrame, *, device: str | None
     from .throughput import study_rates
 
     dev = device or study_device(config)
-    t = config.get("train") or {}
-    rates = study_rates(sorted(set(runs["strategy"])), dev, float(t.get("width", 1.0)),
-                        int(t.get("batch_size", 128)), samples, windows, table)
+    t = config["train"]
+    rates = study_rates(sorted(set(runs["strategy"])), dev, float(t["width"]),
+                        int(t["batch_size"]), samples, windows, table)
     corpus = corpus_size(config, train_tracks, valid_tracks, root)
     return study_cost(config, runs, corpus, target_sizes(config, root), rates, dev)
 
 
 def study_device(config: Mapping[str, Any]) -> str:
     """``cuda`` or ``cpu``: ``train.device``, or for ``auto`` whether training jobs ask for a GPU."""
-    dev = str((config.get("train") or {}).get("device", "auto"))
+    dev = str(config["train"]["device"])
     if dev != "auto":
         return dev
     res = config.get("resources") or {}

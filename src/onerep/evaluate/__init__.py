@@ -18,7 +18,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "als": ("ALSModel", "ALSParams", "als_loss", "fit_content_als", "kcore_filter"),
-        "data": ("load_features", "load_interactions", "load_labels", "load_splits", "task_of"),
+        "data": ("load_features", "load_interactions", "load_labels", "task_of"),
         "plan": ("baseline_reps", "run_meta", "score_files"),
         "ranking": ("ideal_dcg", "ndcg_at_k", "ndcg_from_ranked"),
         "recommend": ("evaluate_split",),

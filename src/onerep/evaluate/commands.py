@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                  "labels": args.labels, "interactions": args.interactions,
                  "meta": parse_settings(args.run_meta, "--run-meta"), "output": args.output,
                  "main_metric": args.main_metric}]
-    if (setting(settings, "evaluate.mlp", {}) or {}).get("backend") == "torch":
+    if setting(settings, "evaluate.mlp")["backend"] == "torch":
         import torch
 
         torch.set_num_threads(max(1, args.threads))

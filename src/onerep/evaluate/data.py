@@ -1,5 +1,8 @@
-"""Readers of the evaluation inputs (features, labels, splits, interactions), with
-checks whose errors name the file, the line or the track and what is wrong."""
+"""The evaluation inputs (features, labels, interactions) as the scorers need them, read
+by each format's one reader (:func:`onerep.features.extract.load_features`,
+:func:`onerep.targets.files.read_table`; the splits by
+:func:`onerep.targets.files.read_splits`), with checks whose errors name the file, the
+line or the track and what is wrong."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from onerep.targets.files import line_of, read_table
 
 TASKS = ("classification", "regression", "recommendation", "tagging")
 
@@ -56,38 +61,19 @@ def load_features(path: str | Path) -> Features:
     return Features(track_ids=np.asarray(ids, dtype=str), X=X, path=str(path))
 
 
-def _read_tsv(path: str | Path, columns: list[str], what: str) -> pd.DataFrame:
-    path = str(path)
-    try:
-        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as exc:
-        raise ValueError(f"{path}: not a valid {what} TSV ({exc})") from None
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{path}: empty file; expected a {what} TSV with columns {columns}") from None
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing} (has {list(df.columns)})")
-    return df
-
-
-def _line(i: int) -> int:
-    """File line number of data row ``i`` (1-based lines, the header is line 1)."""
-    return int(i) + 2
-
-
 def load_labels(path: str | Path, task: str) -> pd.Series | pd.DataFrame:
     """``label`` per ``track_id`` of a target's labels.tsv: strings for classification,
     floats for regression, a track x tag 0/1 DataFrame for tagging (the label format of
     :mod:`onerep.targets.files`, read by its :func:`~onerep.targets.files.tag_matrix`)."""
-    df = _read_tsv(path, ["track_id", "label"], "labels")
+    df = read_table(path, ["track_id", "label"], "labels")
     dup = df["track_id"].duplicated()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
-        raise ValueError(f"{path}, line {_line(i)}: track '{df.track_id.iloc[i]}' appears twice")
+        raise ValueError(f"{path}, line {line_of(i)}: track '{df.track_id.iloc[i]}' appears twice")
     empty = df["label"].str.strip() == ""
     if empty.any():
         i = int(np.flatnonzero(empty)[0])
-        raise ValueError(f"{path}, line {_line(i)}: track '{df.track_id.iloc[i]}' has an empty label")
+        raise ValueError(f"{path}, line {line_of(i)}: track '{df.track_id.iloc[i]}' has an empty label")
     labels = df.set_index("track_id")["label"]
     if task == "tagging":
         from onerep.targets.files import tag_matrix
@@ -99,33 +85,11 @@ def load_labels(path: str | Path, task: str) -> pd.Series | pd.DataFrame:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"{path}, line {_line(i)}: label '{labels.iloc[i]}' of track '{labels.index[i]}' "
+                f"{path}, line {line_of(i)}: label '{labels.iloc[i]}' of track '{labels.index[i]}' "
                 "is not a finite number (regression target)"
             )
         return values.astype(float)
     return labels
-
-
-def load_splits(path: str | Path) -> pd.DataFrame:
-    """A target's splits.tsv: ``repetition`` (int), ``track_id``, ``fold`` (train/test), ``seed``."""
-    df = _read_tsv(path, ["repetition", "track_id", "fold"], "splits")
-    rep = pd.to_numeric(df["repetition"], errors="coerce")
-    if rep.isna().any():
-        i = int(np.flatnonzero(rep.isna())[0])
-        raise ValueError(f"{path}, line {_line(i)}: repetition '{df.repetition.iloc[i]}' is not an integer")
-    df["repetition"] = rep.astype(int)
-    bad = ~df["fold"].isin(["train", "test"])
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{path}, line {_line(i)}: fold '{df.fold.iloc[i]}' is neither 'train' nor 'test'")
-    dup = df.duplicated(["repetition", "track_id"])
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise ValueError(
-            f"{path}, line {_line(i)}: track '{df.track_id.iloc[i]}' appears twice in repetition "
-            f"{df.repetition.iloc[i]}"
-        )
-    return df
 
 
 def load_interactions(path: str | Path) -> pd.DataFrame:
@@ -134,13 +98,13 @@ def load_interactions(path: str | Path) -> pd.DataFrame:
     Rows with a zero count are not interactions and are dropped; repeated
     (user, track) pairs are summed.
     """
-    df = _read_tsv(path, ["user", "track_id", "count"], "interactions")
+    df = read_table(path, ["user", "track_id", "count"], "interactions")
     count = pd.to_numeric(df["count"], errors="coerce")
     bad = ~np.isfinite(count.to_numpy(dtype=float)) | (count < 0).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"{path}, line {_line(i)}: count '{df['count'].iloc[i]}' is not a non-negative number"
+            f"{path}, line {line_of(i)}: count '{df['count'].iloc[i]}' is not a non-negative number"
         )
     df["count"] = count.astype(float)
     df = df[df["count"] > 0]

@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from onerep.targets.files import read_splits
 from onerep.util import setting
 
 from ..util import atomic_path, derive_seed
-from .data import TASKS, Features, load_features, load_interactions, load_labels, load_splits, repetition_plan
+from .data import TASKS, Features, load_features, load_interactions, load_labels, repetition_plan
 from .mlp import TAG_METRICS, MLPParams, fit_score, fit_tagging
 
 log = logging.getLogger(__name__)
@@ -100,9 +101,9 @@ def score_mlp(
     ``splits`` (tagging: ``labels`` is the track x tag matrix; ``main_metric`` marks its main row)."""
     if task == "tagging" and main_metric not in TAG_METRICS:
         raise ValueError(f"main metric '{main_metric}' of a tagging target is not one of {TAG_METRICS}")
-    params = MLPParams.from_settings(setting(settings, "evaluate.mlp", {}) or {})
-    repetitions = int(setting(settings, "evaluate.repetitions", 5))
-    master = int(setting(settings, "seed", 0))
+    params = MLPParams.from_settings(setting(settings, "evaluate.mlp"))
+    repetitions = int(setting(settings, "evaluate.repetitions"))
+    master = int(setting(settings, "seed"))
     rows = []
     for rep_label, split_rep in repetition_plan(splits, repetitions, splits_path):
         folds = _split_tracks(splits, split_rep)
@@ -157,13 +158,13 @@ def score_recommendation(
     from .als import ALSParams
     from .recommend import evaluate_split
 
-    als = setting(settings, "evaluate.als", {}) or {}
+    als = setting(settings, "evaluate.als")
     params = ALSParams.from_settings(als)
-    k = int(als.get("ndcg_k", 500))
-    candidates = str(als.get("candidates", "heldout"))
+    k = int(als["ndcg_k"])
+    candidates = str(als["candidates"])
     protocol = score_protocol("recommendation", candidates)
-    repetitions = int(setting(settings, "evaluate.repetitions", 5))
-    master = int(setting(settings, "seed", 0))
+    repetitions = int(setting(settings, "evaluate.repetitions"))
+    master = int(setting(settings, "seed"))
     rows = []
     for rep_label, split_rep in repetition_plan(splits, repetitions, splits_path):
         folds = _split_tracks(splits, split_rep)
@@ -171,8 +172,8 @@ def score_recommendation(
         try:
             res = evaluate_split(
                 interactions, features.track_ids, features.X, folds, params, seed, k=k,
-                min_user_tracks=int(als.get("min_user_tracks", 5)),
-                min_track_users=int(als.get("min_track_users", 5)),
+                min_user_tracks=int(als["min_user_tracks"]),
+                min_track_users=int(als["min_track_users"]),
                 candidates=candidates,
             )
         except ValueError as exc:
@@ -217,7 +218,7 @@ def evaluate_representation(
     if splits is None:
         raise ValueError("a splits file is needed")
     feats = load_features(features)
-    split_df = load_splits(splits)
+    split_df = read_splits(splits)
     if task == "recommendation":
         if interactions is None:
             raise ValueError("the recommendation task needs an interactions file (--interactions)")

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from onerep.audio.store import MelStore
 from onerep.util import derive_seed
 
-from .extract import store_clips
-from .melstore import MelStore
+from .extract import read_features_file, store_clips
 from .pool import Embed, pool
 
 log = logging.getLogger("onerep.features")
@@ -100,31 +100,16 @@ def rand_network(strategy: str, sources: Sequence[str], *, k: int, width: float,
     return net
 
 
-def load_scaler_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """The learning corpus's per-band scaler (mean, std), float32 (``onerep.audio.scaler``)."""
-    from onerep.audio.scaler import load_scaler
-
-    mean, std = load_scaler(path)
-    return np.asarray(mean, np.float32), np.asarray(std, np.float32)
-
-
 def user_features(path: str | Path, track_ids: Sequence[str]) -> tuple[np.ndarray, dict[str, Any]]:
     """A user's feature file, checked and reordered to ``track_ids``: (features, info).
 
     The file must hold ``track_id`` (N,) strings and ``features`` (N, D) finite
     numbers, ids unique, covering every id of ``track_ids``; extra ids are dropped.
     """
-    import h5py
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: user feature file not found")
-    with h5py.File(path, "r") as h5:
-        for name in ("track_id", "features"):
-            if name not in h5:
-                raise ValueError(f"{path}: dataset '{name}' missing (needs track_id and features)")
-        ids = [str(t) for t in h5["track_id"].asstr()[:]]
-        feats = np.asarray(h5["features"][:])
+    ids, feats, _ = read_features_file(path)
     if feats.ndim != 2 or len(feats) != len(ids):
         raise ValueError(f"{path}: features must be (N, D) with N = {len(ids)} track ids, "
                          f"got shape {feats.shape}")
@@ -150,4 +135,4 @@ def user_features(path: str | Path, track_ids: Sequence[str]) -> tuple[np.ndarra
 
 
 __all__ = ["mfcc_vector", "mfcc_store", "rand_network", "rand_seed", "rand_sources",
-           "user_features", "load_scaler_file", "mel_db_mono", "Embed"]
+           "user_features", "mel_db_mono", "Embed"]

@@ -54,7 +54,9 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str, str]]:
 
 def cmd_extract_features(args: argparse.Namespace) -> int:
     """Features of one or more targets with a trained run."""
-    from .extract import extract_run, load_model
+    from onerep.models import load_model
+
+    from .extract import extract_run
 
     setup_logging(args.log)
     _threads(args.threads)
@@ -69,15 +71,16 @@ def cmd_extract_features(args: argparse.Namespace) -> int:
 
 def cmd_mfcc(args: argparse.Namespace) -> int:
     """The MFCC baseline of a target."""
+    from onerep.audio.store import MelStore
+
     from .baselines import mfcc_store
     from .extract import write_features
-    from .melstore import open_mel_store
 
     setup_logging(args.log)
     for mel, target, out in _targets(args):
-        store = open_mel_store(mel)
+        store = MelStore(mel)
         feats = mfcc_store(store)
-        frames = np.diff(np.asarray(store.offsets))  # MFCC statistics run over all frames
+        frames = store.lengths  # MFCC statistics run over all frames
         write_features(out, store.track_ids, feats, frames, {
                            "rep": "mfcc", "target": target, "source": "mfcc",
                            "n_mfcc": feats.shape[1] // 6, "crop_frames": 0,
@@ -91,9 +94,11 @@ def cmd_mfcc(args: argparse.Namespace) -> int:
 
 def cmd_rand(args: argparse.Namespace) -> int:
     """The Rand baseline (untrained network) of a strategy on a target."""
-    from .baselines import load_scaler_file, rand_network, rand_seed, rand_sources
+    from onerep.audio.scaler import load_scaler
+    from onerep.audio.store import MelStore
+
+    from .baselines import rand_network, rand_seed, rand_sources
     from .extract import extract_store, resolve_device, store_crop, torch_embedder, write_features
-    from .melstore import open_mel_store
 
     setup_logging(args.log)
     _threads(args.threads)
@@ -102,12 +107,12 @@ def cmd_rand(args: argparse.Namespace) -> int:
     seed = rand_seed(int(s["seed"]), args.strategy)
     net = rand_network(args.strategy, sources, k=int(s.get("sources.k", 50)),
                        width=float(s.get("train.width", 1.0)), seed=seed)
-    mean, std = load_scaler_file(args.scaler)
+    mean, std = load_scaler(args.scaler)
     dev = resolve_device(str(s.get("train.device", "auto")))
     rep = f"rand-{args.strategy}"
     embed = torch_embedder(net, dev)
     for mel, target, out in _targets(args):
-        store = open_mel_store(mel)
+        store = MelStore(mel)
         feats, windows = extract_store(embed, store, mean, std,
                                        int(s.get("extract.batch_size", 256)), desc=f"{rep}/{target}")
         write_features(out, store.track_ids, feats, windows, {
@@ -121,12 +126,13 @@ def cmd_rand(args: argparse.Namespace) -> int:
 
 def cmd_user(args: argparse.Namespace) -> int:
     """A user's feature file, checked against the target and copied into the layout."""
+    from onerep.audio.store import MelStore
+
     from .baselines import user_features
     from .extract import write_features
-    from .melstore import open_mel_store
 
     setup_logging(args.log)
-    store = open_mel_store(args.mel)
+    store = MelStore(args.mel)
     feats, info = user_features(args.input, store.track_ids)
     write_features(args.out, store.track_ids, feats, np.zeros(len(feats), dtype=np.int64), {
         "rep": f"user-{args.name}", "target": args.target, "source": "user",

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from onerep import __version__
+from onerep.audio.store import MelStore
 from onerep.util import atomic_path, progress
 
-from .melstore import MelStore, open_mel_store
 from .pool import CROP_FRAMES, WINDOWING, Embed, pooled_features
 
 log = logging.getLogger("onerep.features")
@@ -71,12 +71,10 @@ def write_features(path: str | Path, track_ids: Sequence[str], features: np.ndar
                     h5.attrs[key] = value
 
 
-def load_features(path: str | Path) -> tuple[list[str], np.ndarray, dict[str, Any]]:
-    """Read a feature file: (track ids, features (N, F) float32, attributes).
-
-    The one reader of the format (evaluation and the analysis use it too); it checks
-    what they rely on: 2-D numeric finite features, one row per track id, ids unique.
-    """
+def read_features_file(path: str | Path) -> tuple[list[str], np.ndarray, dict[str, Any]]:
+    """The datasets ``track_id`` and ``features`` (as stored) and the attributes of a
+    feature file, unchecked: the format's one HDF5 reader (user files are checked by
+    ``onerep.features.baselines.user_features``, the stage's own by :func:`load_features`)."""
     import h5py
 
     path = Path(path)
@@ -99,7 +97,17 @@ def load_features(path: str | Path) -> tuple[list[str], np.ndarray, dict[str, An
                     attrs[k] = v
     except OSError as exc:
         raise ValueError(f"{path}: not a readable HDF5 features file ({exc})") from None
-    _check_features(path, ids, raw)
+    return ids, raw, attrs
+
+
+def load_features(path: str | Path) -> tuple[list[str], np.ndarray, dict[str, Any]]:
+    """Read a feature file: (track ids, features (N, F) float32, attributes).
+
+    The reader evaluation and the analysis use; it checks what they rely on: 2-D
+    numeric finite features, one row per track id, ids unique.
+    """
+    ids, raw, attrs = read_features_file(path)
+    _check_features(Path(path), ids, raw)
     return ids, raw.astype(np.float32, copy=False), attrs
 
 
@@ -157,15 +165,6 @@ def torch_embedder(net: Any, device: str = "cpu") -> Embed:
     return embed
 
 
-def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
-    """A trained network and its metadata (``onerep.models.load_model``)."""
-    from onerep.models import load_model as _load
-
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{path}: model file not found")
-    return _load(path)
-
-
 def check_mel_params(model_params: dict[str, Any] | None, store_attrs: dict[str, Any],
                      where: str) -> None:
     """Raise when the mel store was computed with other parameters than the model's input."""
@@ -220,11 +219,14 @@ def extract_run(model_path: str | Path, mel_path: str | Path, out: str | Path, *
                 loaded: tuple[Any, dict[str, Any]] | None = None) -> int:
     """Features of one target with one trained run; writes ``out``; returns the track count.
 
-    ``loaded``: the ``load_model(model_path)`` pair, when the caller serves several targets.
+    ``loaded``: the ``onerep.models.load_model(model_path)`` pair, when the caller serves
+    several targets.
     """
+    from onerep.models import load_model
+
     net, meta = loaded if loaded is not None else load_model(model_path)
     mean, std = _scaler(meta, str(model_path))
-    store = open_mel_store(mel_path)
+    store = MelStore(mel_path)
     check_mel_params(meta.get("mel_params"), store.attrs, f"{mel_path} with {model_path}")
     crop = int(meta.get("crop_frames") or store_crop(store))
     dev = resolve_device(device)
@@ -282,6 +284,8 @@ def extract_folder(model_path: str | Path, audio_dir: str | Path, out: str | Pat
     files = find_audio(root)
     if not files:
         raise ValueError(f"{root}: no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))})")
+    from onerep.models import load_model
+
     net, meta = load_model(model_path)
     mean, std = _scaler(meta, str(model_path))
     params = dict(meta.get("mel_params") or {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ..util import setup_logging
@@ -16,15 +17,16 @@ def _sources(text: str) -> list[str]:
     return out
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    """Train one run of the design."""
-    from .train import TrainSettings, train_run
+def cmd_train(args: argparse.Namespace, on_checkpoint: Callable[[int], None] | None = None) -> int:
+    """Train one run of the design (``on_checkpoint``: see :func:`onerep.models.train.train_run`)."""
+    from .settings import TrainSettings
+    from .train import train_run
 
     setup_logging(args.log)
     settings = TrainSettings.from_json(args.settings, args.runtime)
     train_run(args.run_id, args.strategy, _sources(args.sources), args.seed, args.mel, args.split,
               args.scaler, args.labels, settings, args.out, threads=args.threads,
-              placement=args.placement)
+              placement=args.placement, on_checkpoint=on_checkpoint)
     return 0
 
 

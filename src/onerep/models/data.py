@@ -7,7 +7,11 @@ per-track offsets. A batch of crops is then pure index arithmetic: one random st
 track, ``start + arange(crop)`` row indices, one ``index_select``. No HDF5 access, no
 worker processes and no per-sample Python loop after loading.
 
-File formats (docs/architecture.md) are read here directly with h5py / pandas.
+Every file is read by its format's one reader (docs/architecture.md, "Formats"): the
+mel store by :class:`onerep.audio.store.MelStore`, the scaler by
+:func:`onerep.audio.scaler.load_scaler`, the split by
+:func:`onerep.sources.split.read_split_table`, the labels by
+:func:`onerep.sources.labelfile.load_labels`.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
-import pandas as pd
 import torch
 
+from ..audio.scaler import load_scaler
+from ..audio.store import MelStore
+from ..sources.labelfile import load_labels
+from ..sources.split import read_split_table
 from .device import device_memory, host_free_bytes, plan_placement
 from .strategies import SELF
 
@@ -32,104 +38,11 @@ log = logging.getLogger("onerep.models")
 READ_CHUNK = 1 << 17
 
 
-def _attr_value(v: Any) -> Any:
-    """An HDF5 attribute as a plain Python value."""
-    if isinstance(v, bytes):
-        return v.decode()
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    return v
-
-
-def _strings(arr: np.ndarray) -> list[str]:
-    return [a.decode() if isinstance(a, bytes) else str(a) for a in arr]
-
-
-# ---------------------------------------------------------------------------------
-# Store index, labels, split, scaler
-# ---------------------------------------------------------------------------------
-@dataclass
-class StoreIndex:
-    """The small part of a mel store: track ids, offsets, attributes."""
-
-    path: Path
-    track_ids: list[str]
-    offsets: np.ndarray
-    attrs: dict[str, Any]
-    n_mels: int
-    dtype: np.dtype
-
-    @property
-    def lengths(self) -> np.ndarray:
-        """Frames per track."""
-        return np.diff(self.offsets)
-
-
-def read_store_index(path: str | Path) -> StoreIndex:
-    """Read and check a mel store's ``track_id``, ``offsets`` and attributes."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"mel store not found: {path}")
-    with h5py.File(path, "r") as f:
-        for name in ("mel", "offsets", "track_id"):
-            if name not in f:
-                raise ValueError(f"{path}: mel store has no dataset '{name}'")
-        mel = f["mel"]
-        if mel.ndim != 3 or mel.shape[1] != 2:
-            raise ValueError(f"{path}: 'mel' must have shape (frames, 2, n_mels), got {mel.shape}")
-        offsets = np.asarray(f["offsets"][()], dtype=np.int64)
-        track_ids = _strings(f["track_id"][()])
-        attrs = {k: _attr_value(v) for k, v in f.attrs.items()}
-        n_frames, n_mels, dtype = mel.shape[0], mel.shape[2], mel.dtype
-    if len(offsets) != len(track_ids) + 1:
-        raise ValueError(f"{path}: {len(offsets)} offsets for {len(track_ids)} tracks (need N+1)")
-    if len(offsets) and (offsets[0] != 0 or offsets[-1] != n_frames):
-        raise ValueError(f"{path}: offsets must start at 0 and end at {n_frames}, "
-                         f"got {offsets[0]}..{offsets[-1]}")
-    bad = np.flatnonzero(np.diff(offsets) < 0)
-    if bad.size:
-        raise ValueError(f"{path}: offsets decrease at track '{track_ids[bad[0]]}'")
-    seen: set[str] = set()
-    for t in track_ids:
-        if t in seen:
-            raise ValueError(f"{path}: track '{t}' appears twice")
-        seen.add(t)
-    return StoreIndex(path, track_ids, offsets, attrs, int(n_mels), np.dtype(dtype))
-
-
-def read_labels(path: str | Path, source: str) -> tuple[list[str], np.ndarray]:
-    """One source's labels file: ``(track_ids, z (N, k) float32)``, read and checked by the
-    sources stage's reader, next to its writer."""
-    from ..sources.labelfile import load_labels
-
-    ids, z = load_labels(path, source)
-    return [str(t) for t in ids], z
-
-
-def read_split(path: str | Path) -> pd.DataFrame:
-    """Read the corpus split TSV (track_id, split with values train/valid): the sources
-    stage's reader, next to its writer."""
-    from ..sources.split import read_split_table
-
-    return read_split_table(path)
-
-
 def read_scaler(path: str | Path, n_mels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Read the per-band scaler ``(mean, std)``, each ``(n_mels,)`` float32."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"scaler not found: {path}")
-    with np.load(path) as npz:
-        if "mean" not in npz or "std" not in npz:
-            raise ValueError(f"{path}: scaler needs arrays 'mean' and 'std'")
-        mean = np.asarray(npz["mean"], dtype=np.float32).reshape(-1)
-        std = np.asarray(npz["std"], dtype=np.float32).reshape(-1)
-    if mean.shape != (n_mels,) or std.shape != (n_mels,):
+    """The per-band scaler ``(mean, std)`` (the audio stage's reader), checked to have ``n_mels`` bands."""
+    mean, std = load_scaler(path)
+    if mean.shape != (n_mels,):
         raise ValueError(f"{path}: scaler has {mean.shape[0]} bands, the mel store {n_mels}")
-    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
-        raise ValueError(f"{path}: scaler values must be finite with std > 0")
     return mean, std
 
 
@@ -164,7 +77,7 @@ def _read_groups(spans: list[tuple[int, int, int]]) -> list[tuple[int, int, list
     return groups
 
 
-def _check_finite(part: np.ndarray, first_frame: int, index: StoreIndex) -> None:
+def _check_finite(part: np.ndarray, first_frame: int, index: MelStore) -> None:
     """Raise ``ValueError`` naming the track when ``part`` holds a NaN or infinity."""
     if part.dtype == np.float16:  # exponent bits all set <=> inf or nan; integer test is fast
         bad = (part.view(np.uint16) & 0x7C00) == 0x7C00
@@ -205,7 +118,7 @@ class MelBank:
         return len(self.track_ids)
 
     @classmethod
-    def load(cls, index: StoreIndex, rows: Sequence[int], mean: np.ndarray, std: np.ndarray,
+    def load(cls, index: MelStore, rows: Sequence[int], mean: np.ndarray, std: np.ndarray,
              device: torch.device | str = "cpu", placement: str = "auto") -> MelBank:
         """Read the frames of store rows ``rows`` (in that order) into memory.
 
@@ -232,8 +145,8 @@ class MelBank:
                  len(rows), total, nbytes / 1e9, index.path, storage)
         spans = sorted((int(index.offsets[r0]), int(index.offsets[r1]), int(offsets[pos]))
                        for r0, r1, pos in _ranges(rows))
-        with h5py.File(index.path, "r") as f:
-            dset = f["mel"]
+        with index:
+            dset = index.mel
             for g0, g1, members in _read_groups(spans):
                 k = 0
                 for a in range(g0, g1, READ_CHUNK):
@@ -356,16 +269,16 @@ def load_run_data(mel: str | Path, split: str | Path, scaler: str | Path,
     ``skipped`` and logged).
     """
     files = label_files(labels, sources)
-    index = read_store_index(mel)
+    index = MelStore(mel)
     mean, std = read_scaler(scaler, index.n_mels)
-    split_df = read_split(split)
+    split_df = read_split_table(split)
     store_row = {t: i for i, t in enumerate(index.track_ids)}
     labelled = [s for s in sources if s != SELF]
     labels: dict[str, tuple[dict[str, int], np.ndarray]] = {}
     ks = {}
     for s in labelled:
-        ids, z = read_labels(files[s], s)
-        labels[s] = ({t: i for i, t in enumerate(ids)}, z)
+        ids, z = load_labels(files[s], s)
+        labels[s] = ({t: i for i, t in enumerate(ids.tolist())}, z)
         ks[s] = z.shape[1]
     if len(set(ks.values())) > 1:
         raise ValueError(f"sources have different numbers of label dimensions k: {ks}")

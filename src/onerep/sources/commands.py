@@ -6,7 +6,7 @@ import argparse
 import logging
 import time
 
-from onerep.util import parse_settings, setup_logging, write_text_atomic
+from onerep.util import parse_settings, setting, setup_logging, write_text_atomic
 
 log = logging.getLogger("onerep.sources")
 
@@ -103,7 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_labels(args: argparse.Namespace) -> int:
     """Handler of ``onerep labels``."""
-    from .labels import _get, make_labels, write_labels, write_topics
+    from .labels import make_labels, write_labels, write_topics
 
     setup_logging(args.log)
     settings = _settings(args.settings)
@@ -113,7 +113,7 @@ def run_labels(args: argparse.Namespace) -> int:
     write_labels(args.out, result)
     write_topics(args.topics, result.topics)
     log.info("source %s: z of %d tracks (k=%d, %s, seed %d) -> %s; topics -> %s (%.1f s)",
-             args.source, len(result.track_ids), int(_get(settings, "sources.k", result.z.shape[1])),
+             args.source, len(result.track_ids), result.z.shape[1],
              result.method, result.attrs["seed"], args.out, args.topics, time.perf_counter() - t0)
     return 0
 
@@ -129,14 +129,13 @@ def run_audio_descriptors(args: argparse.Namespace) -> int:
 
 def run_summary(args: argparse.Namespace) -> int:
     """Handler of ``onerep labels-summary``."""
-    from .labels import _get
     from .loaders import read_manifest_ids
     from .split import summary_table
 
     setup_logging(args.log)
     s = _settings(args.settings)
-    design = list(_get(s, "design.sources", []))
-    table = summary_table(args.labels, design, bool(_get(s, "sources.require_all", True)),
+    design = list(setting(s, "design.sources"))
+    table = summary_table(args.labels, design, bool(setting(s, "sources.require_all")),
                           manifest_ids=read_manifest_ids(args.manifest))
     write_text_atomic(args.out, table.to_csv(sep="\t", index=False))
     for line in table.to_string(index=False).splitlines():
@@ -146,7 +145,6 @@ def run_summary(args: argparse.Namespace) -> int:
 
 def run_split(args: argparse.Namespace) -> int:
     """Handler of ``onerep corpus-split``."""
-    from .labels import _get
     from .split import corpus_split
 
     setup_logging(args.log)
@@ -154,8 +152,8 @@ def run_split(args: argparse.Namespace) -> int:
     if "seed" not in s:
         raise ValueError("--settings needs the master 'seed'")
     corpus_split(
-        args.mel_store, args.labels, list(_get(s, "design.sources", [])),
-        bool(_get(s, "sources.require_all", True)), float(_get(s, "audio.valid_fraction", 0.1)),
+        args.mel_store, args.labels, list(setting(s, "design.sources")),
+        bool(setting(s, "sources.require_all")), float(setting(s, "audio.valid_fraction")),
         int(s["seed"]), args.out, split_file=args.split_file,
     )
     return 0

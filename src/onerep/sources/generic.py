@@ -54,7 +54,7 @@ import pandas as pd
 
 from .catalog import DECLARED_INPUTS, GENERIC_KEYS, GROUP_KEYS, declared_entry
 from .kinds import KIND_COLUMNS, POSITIVE, Adapter, SourceTable
-from .loaders import _MAX_EXAMPLES, CountLabels, LabelFileError, LoadStats, Problems, ScalarLabels, _finish_counts
+from .loaders.records import MAX_EXAMPLES, CountLabels, LabelFileError, LoadStats, Problems, ScalarLabels, finish_counts
 from .open_corpora.common import lines_of
 
 _BOM = "\ufeff"  # a UTF-8 byte-order mark, as decoded
@@ -277,7 +277,7 @@ def _stats(source: str, tables: list[SourceTable], manifest_ids: np.ndarray) -> 
     return LoadStats(
         source, [f for t in tables for f in t.files], rows=tables[0].rows_read or len(tables[0].table),
         malformed=sum(t.skipped for t in tables), in_manifest=len(manifest_ids),
-        examples=[e for t in tables for e in t.examples][:_MAX_EXAMPLES],
+        examples=[e for t in tables for e in t.examples][:MAX_EXAMPLES],
     )
 
 
@@ -327,14 +327,14 @@ def count_labels(table: SourceTable, manifest_ids: np.ndarray, source: str, grou
         stats.labelled_ids = len(labelled)
         stats.outside_corpus = int((corpus.get_indexer(labelled) < 0).sum())
         keep = pos >= 0
-        X, rows, cols = _finish_counts(pos[keep], codes[keep], weight[keep], len(manifest_ids), len(terms))
+        X, rows, cols = finish_counts(pos[keep], codes[keep], weight[keep], len(manifest_ids), len(terms))
         stats.with_labels = len(rows)
         return CountLabels(manifest_ids[rows], X, terms[cols], stats, term_kind=term_col)
     group_of = _group_of(grouping, problems)
     groups, group_of_track, track_pos = _corpus_groups(group_of, manifest_ids)
     doc = pd.Index(groups).get_indexer(group_of.reindex(tracks).to_numpy(dtype=object))
     keep = doc >= 0
-    X, rows, cols = _finish_counts(doc[keep], codes[keep], weight[keep], len(groups), len(terms))
+    X, rows, cols = finish_counts(doc[keep], codes[keep], weight[keep], len(groups), len(terms))
     stats.labelled_ids = len(rows)  # groups with labels, as the artist source counts artists
     row_of_group = np.full(len(groups), -1, dtype=np.int64)
     row_of_group[rows] = np.arange(len(rows))
@@ -377,7 +377,7 @@ def _positive_only(data: ScalarLabels) -> ScalarLabels:
         s = data.stats
         s.missing_values += int(bad.sum())
         s.with_labels -= int(bad.sum())
-        if len(s.examples) < _MAX_EXAMPLES:
+        if len(s.examples) < MAX_EXAMPLES:
             i = int(np.flatnonzero(bad)[0])
             s.examples.append(f"track {str(data.track_ids[i])!r}: value {data.values[i]:g} is not positive "
                               f"(log: true); {int(bad.sum())} such tracks have no label")

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from onerep.util import setting as _get
+from onerep.util import setting
 
 from .. import __version__
 from ..util import derive_seed
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 #: pLSA starts (each ``PLSA_INIT_ITER`` iterations; the most likely one is continued)
 #: unless the settings carry ``sources.plsa_restarts``.
-PLSA_RESTARTS = 5
 PLSA_INIT_ITER = 10
 
 
@@ -183,7 +182,7 @@ def _reduce_values(track_ids: np.ndarray, values: np.ndarray, names: list[str], 
 
 def declaration(source: str, settings: dict[str, Any]) -> generic.Declared | None:
     """The declaration of ``source`` in the settings (``sources.declared.<source>``), if any."""
-    entry = _get(settings, f"sources.declared.{source}", None)
+    entry = settings.get(f"sources.declared.{source}") or setting(settings, "sources.declared").get(source)
     return None if entry is None else generic.Declared.from_entry(source, entry)
 
 
@@ -202,13 +201,13 @@ def make_labels(source: str, manifest: str | Path, inputs: dict[str, str | Path]
         where = (f"sources.declared.{source}.{missing[0].replace('group_', 'group.')}" if decl is not None
                  else f"corpus.{missing[0]}")
         raise ValueError(f"source {source} needs the input(s) {missing} (set {where} in the config)")
-    k = int(_get(settings, "sources.k", 50))
-    iterations = int(_get(settings, "sources.plsa_iterations", 100))
-    restarts = int(_get(settings, "sources.plsa_restarts", PLSA_RESTARTS))
-    gmm_iter = int(_get(settings, "sources.gmm_max_iter", 200))
-    on_bad = str(_get(settings, "sources.on_bad_line", "error"))
-    n_terms = int(_get(settings, "sources.topic_terms", 10))
-    master = _get(settings, "seed", 0)
+    k = int(setting(settings, "sources.k"))
+    iterations = int(setting(settings, "sources.plsa_iterations"))
+    restarts = int(setting(settings, "sources.plsa_restarts"))
+    gmm_iter = int(setting(settings, "sources.gmm_max_iter"))
+    on_bad = str(setting(settings, "sources.on_bad_line"))
+    n_terms = int(setting(settings, "sources.topic_terms"))
+    master = setting(settings, "seed")
     seed = derive_seed(master, "labels", source)
     ids = loaders.read_manifest_ids(manifest)
     p = {key: Path(v) for key, v in inputs.items() if v}

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..util import derive_seed, write_text_atomic
-from .labels import label_attrs, load_labels
+from .labelfile import label_attrs, load_labels
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +109,6 @@ def summary_table(label_paths: Sequence[str | Path], design_sources: Sequence[st
     return table
 
 
-def mel_store_ids(path: str | Path) -> np.ndarray:
-    """Track ids of a mel store, read by the audio stage's reader (``MelStore``)."""
-    from ..audio.store import MelStore
-
-    with MelStore(path) as store:
-        return np.array(store.track_ids, dtype=str)
-
-
 def make_split(track_ids: Sequence[str], valid_fraction: float, seed: int) -> pd.DataFrame:
     """A seeded random train/valid split of ``track_ids`` (sorted first, so the order
     of the input does not matter). At least one track each when there are two or more."""
@@ -173,7 +165,9 @@ def corpus_split(mel_store: str | Path, label_paths: Sequence[str | Path], desig
                  split_file: str | Path | None = None) -> pd.DataFrame:
     """Survivors that are in the mel store, split (randomly, or by ``split_file``) and
     written to ``out`` (TSV)."""
-    mel_ids = mel_store_ids(mel_store)
+    from ..audio.store import MelStore
+
+    mel_ids = np.array(MelStore(mel_store).track_ids, dtype=str)
     ids, _ = _read_labels(label_paths)
     surv = survivors(mel_ids, ids, design_sources, require_all)
     log.info("corpus split: %d tracks in the mel store; %d have %s design source(s) %s",

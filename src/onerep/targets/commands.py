@@ -30,7 +30,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 def cmd_splits(args: argparse.Namespace) -> int:
     """Write the repetitions' train/test folds of one target (tracks with mel features only)."""
-    from onerep.features.melstore import mel_track_ids
+    from onerep.audio.store import MelStore
 
     from .files import read_interactions, read_labels, read_report, write_tsv
     from .splits import make_splits
@@ -40,7 +40,7 @@ def cmd_splits(args: argparse.Namespace) -> int:
     labels = read_labels(args.labels)
     report = read_report(args.report)
     task = report.get("task", "")
-    keep = mel_track_ids(args.mel) if args.mel else None
+    keep = MelStore(args.mel).track_ids if args.mel else None
     inter = read_interactions(args.interactions) if args.interactions else None
     splits, info = make_splits(
         labels, task, target=args.target, seed=int(s["seed"]),

@@ -109,38 +109,64 @@ def write_target(data: TargetData, out_dir: str | Path) -> dict[str, Path]:
     return paths
 
 
-def _read(path: str | Path, columns: list[str]) -> pd.DataFrame:
+def read_table(path: str | Path, columns: list[str], what: str = "target") -> pd.DataFrame:
+    """One of a target's TSV files as text columns ('' where empty): the one TSV reader of
+    the target files; errors name the file and the columns ``columns`` it needs."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found")
-    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    try:
+        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"{path}: not a valid {what} TSV ({exc})") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: empty file; expected a {what} TSV with columns {columns}") from None
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: columns {missing} missing (columns: {list(df.columns)})")
     return df
 
 
+def line_of(i: int) -> int:
+    """File line number of data row ``i`` (1-based lines, the header is line 1)."""
+    return int(i) + 2
+
+
 def read_labels(path: str | Path) -> pd.DataFrame:
     """labels.tsv as text columns track_id, label, group, split ('' where empty)."""
-    return _read(path, LABEL_COLUMNS)[LABEL_COLUMNS]
+    return read_table(path, LABEL_COLUMNS, "labels")[LABEL_COLUMNS]
 
 
 def read_interactions(path: str | Path) -> pd.DataFrame:
     """interactions.tsv: user, track_id (text), count (int)."""
-    df = _read(path, INTERACTION_COLUMNS)[INTERACTION_COLUMNS]
+    df = read_table(path, INTERACTION_COLUMNS, "interactions")[INTERACTION_COLUMNS]
     df["count"] = df["count"].astype("int64")
     return df
 
 
 def read_splits(path: str | Path) -> pd.DataFrame:
-    """splits.tsv: repetition (int), track_id, fold ('train'/'test'), seed (int)."""
-    df = _read(path, SPLIT_COLUMNS)[SPLIT_COLUMNS]
-    df["repetition"] = df["repetition"].astype("int64")
+    """splits.tsv: repetition (int), track_id, fold ('train'/'test'), seed (int), checked:
+    errors name the file and line of a bad repetition or fold or a repeated track."""
+    df = read_table(path, SPLIT_COLUMNS, "splits")[SPLIT_COLUMNS]
+    rep = pd.to_numeric(df["repetition"], errors="coerce")
+    if rep.isna().any():
+        i = int(np.flatnonzero(rep.isna())[0])
+        raise ValueError(f"{path}, line {line_of(i)}: repetition '{df.repetition.iloc[i]}' is not an integer")
+    df["repetition"] = rep.astype("int64")
+    bad = ~df["fold"].isin(["train", "test"])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{path}, line {line_of(i)}: fold '{df.fold.iloc[i]}' is neither 'train' nor 'test'")
+    dup = df.duplicated(["repetition", "track_id"])
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise ValueError(f"{path}, line {line_of(i)}: track '{df.track_id.iloc[i]}' appears twice in "
+                         f"repetition {df.repetition.iloc[i]}")
     df["seed"] = df["seed"].astype("int64")
     return df
 
 
 def read_report(path: str | Path) -> dict[str, str]:
     """report.tsv as item -> value."""
-    df = _read(path, ["item", "value"])
+    df = read_table(path, ["item", "value"], "report")
     return dict(zip(df["item"], df["value"], strict=True))

@@ -1,4 +1,5 @@
-"""Music-like test signals (for tests and benchmarks, not for the study).
+"""Music-like test signals (for tests and benchmarks, not for the study; the demo world
+synthesises its audio with :mod:`onerep.demo.synth`).
 
 A deterministic clip with what makes real recordings hard for numerical parity: a
 wide dynamic range within and across frames, harmonic notes with vibrato and decay,

@@ -1,29 +1,36 @@
 """Speed of the REML engine against statsmodels' MixedLM on model 1 (paper-sized data).
 
-``python -m onerep.analysis.bench [--runs-per-strategy 75] [--replicates 20]`` simulates
-scores of the paper's design size from model 1, fits it with :mod:`onerep.analysis.reml`
-and with statsmodels (``MixedLM`` with the same variance components, its default
-optimiser list), and prints the time of each, their ratio and the REML log-likelihoods
-reached; then the time per bootstrap replicate. Both run in this process, one BLAS
-thread.
+    python bench/reml.py [--runs-per-strategy 75] [--replicates 20]
+
+simulates scores of the paper's design size from model 1 (``tests/support/simulate.py``),
+fits it with :mod:`onerep.analysis.reml` and with statsmodels (``MixedLM`` with the same
+variance components, its default optimiser list), and prints the time of each, their
+ratio and the REML log-likelihoods reached; then the time per bootstrap replicate. Both
+run in this process, one BLAS thread.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from onerep.analysis.bootstrap import bootstrap
+from onerep.analysis.models import fit_mixed, fit_statsmodels, model1_spec
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from support.simulate import PAPER_LIKE, simple_design, simulate_model1  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the results."""
-    import numpy as np
-    from threadpoolctl import threadpool_limits
-
-    from .bootstrap import bootstrap
-    from .models import fit_mixed, fit_statsmodels, model1_spec
-    from .simulate import PAPER_LIKE, simple_design, simulate_model1
-
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs-per-strategy", type=int, default=75)
     p.add_argument("--replicates", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)

@@ -3,7 +3,7 @@
 :func:`simulate_model1` draws y* for every run of a run table on every target from
 model 1 (SPEC section 9) with given fixed effects b0[r], b1[r] and variances s0[r]^2,
 s1[r]^2, s_e^2; the analysis must recover them. Used by the tests and by
-``onerep analysis simulate`` (a quick check on a study's own design).
+``bench/reml.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .coding import SINGLE, n_star, order_strategies, r_star, strategy_label
+from onerep.analysis.coding import SINGLE, n_star, order_strategies, r_star, strategy_label
 
 
 @dataclass(frozen=True)

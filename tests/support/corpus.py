@@ -3,6 +3,11 @@
 Every track has a latent class; its frames are noise plus a class-specific band
 profile, and each labelled source's ``z`` is a soft one-hot of a source-specific
 permutation of the class. A network can therefore learn every source from the audio.
+
+The mel store and the label files are written by the formats' own writers
+(:class:`onerep.audio.store.StoreWriter`, :func:`onerep.sources.labelfile.write_labels`);
+the split and the scaler are computed here (the scaler from the float32 frames, before
+they are stored in ``dtype``).
 """
 
 from __future__ import annotations
@@ -11,11 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 
-from .strategies import SELF
+from onerep.audio.store import StoreWriter
+from onerep.models.strategies import SELF
+from onerep.sources.labelfile import LabelResult, write_labels
+
+#: The mel parameters recorded in the store (the workflow's defaults).
+MEL_ATTRS = dict(sample_rate=22050, n_fft=1024, hop_length=256, fmin=0.0, fmax=11025.0, top_db=80.0,
+                 power=2.0, crop_frames=216)
 
 
 @dataclass
@@ -51,15 +61,11 @@ def write_synthetic_corpus(root: str | Path, n_tracks: int = 40, frames: int | S
         n = lengths[i]
         mel[offsets[i]:offsets[i + 1]] = (-40.0 + profiles[classes[i]]
                                            + rng.normal(0.0, 4.0, (n, 2, n_mels)))
-    (root / "mel").mkdir(parents=True, exist_ok=True)
-    with h5py.File(root / "mel" / "corpus.h5", "w") as f:
-        f.create_dataset("mel", data=mel.astype(dtype), chunks=(min(216, len(mel)), 2, n_mels))
-        f.create_dataset("offsets", data=offsets.astype(np.int64))
-        f.create_dataset("track_id", data=np.array(ids, dtype=object), dtype=h5py.string_dtype())
-        for key, value in dict(sample_rate=22050, n_fft=1024, hop_length=256, n_mels=n_mels,
-                               fmin=0.0, fmax=11025.0, top_db=80.0, power=2.0, dtype=dtype,
-                               crop_frames=216).items():
-            f.attrs[key] = value
+    attrs = dict(MEL_ATTRS, n_mels=n_mels)
+    with StoreWriter(root / "mel" / "corpus.h5", n_mels, dtype, attrs["crop_frames"], attrs,
+                     total_frames=len(mel)) as store:
+        for i, tid in enumerate(ids):
+            store.append(tid, mel[offsets[i]:offsets[i + 1]])
     n_valid = max(2, int(round(valid_fraction * n_tracks)))
     order = rng.permutation(n_tracks)
     split = np.where(np.isin(np.arange(n_tracks), order[:n_valid]), "valid", "train")
@@ -75,9 +81,8 @@ def write_synthetic_corpus(root: str | Path, n_tracks: int = 40, frames: int | S
         perm = np.random.default_rng(seed + 100 + j).permutation(k)
         z = np.full((n_tracks, k), 0.1 / (k - 1), dtype=np.float32)
         z[np.arange(n_tracks), perm[classes]] = 0.9
-        with h5py.File(root / "labels" / f"{s}.h5", "w") as f:
-            f.create_dataset("track_id", data=np.array(ids, dtype=object), dtype=h5py.string_dtype())
-            f.create_dataset("z", data=z)
-            f.attrs.update(source=s, method="synthetic", k=k, seed=seed)
+        write_labels(root / "labels" / f"{s}.h5",
+                     LabelResult(source=s, method="synthetic", track_ids=np.array(ids), z=z,
+                                 topics=pd.DataFrame(), attrs=dict(k=k, seed=seed)))
     return SyntheticCorpus(root / "mel" / "corpus.h5", root / "corpus" / "split.tsv",
                            root / "corpus" / "scaler.npz", root / "labels", ids, classes)
