@@ -256,11 +256,11 @@ def context_step(runs: str | Path, records: Iterable[str | Path], train_logs: It
     """The report's context tables from the run table, each data set's acquisition records
     (``<dataset>.records.tsv``, in the order given) and the runs' training logs
     (``<run>/train_log.tsv``, taken in the run table's order)."""
-    import pandas as pd
+    from onerep.design.runs import read_runs
 
     from .context import write_context
 
-    table = pd.read_csv(runs, sep="\t", dtype={"run_id": str})
+    table = read_runs(runs)
     by_dataset = {_ending(Path(p), ".records.tsv"): Path(p) for p in records}
     by_run = {Path(p).parent.name: Path(p) for p in train_logs}
     foreign = sorted(set(by_run) - set(table.run_id))
@@ -296,9 +296,8 @@ def run_summary(args: argparse.Namespace) -> int:
 
 def run_all(args: argparse.Namespace) -> int:
     """Handler of ``onerep analysis all``: every step on an existing results folder."""
-    import pandas as pd
-
     from onerep.config import load
+    from onerep.design.runs import read_runs
 
     from .figures import figures_step
     from .summary import write_summary
@@ -324,7 +323,7 @@ def run_all(args: argparse.Namespace) -> int:
     figures_step(A, A / "figures", alias=alias if alias.exists() else None,
                  alias_phase3=p3 if p3.exists() else None)
     datasets = ["corpus", *[t["name"] for t in cfg["targets"]]]
-    run_ids = pd.read_csv(R / "design" / "runs.tsv", sep="\t", dtype={"run_id": str}).run_id
+    run_ids = read_runs(R / "design" / "runs.tsv").run_id
     context_step(R / "design" / "runs.tsv", [R / "mel" / f"{d}.records.tsv" for d in datasets],
                  [R / "runs" / r / "train_log.tsv" for r in run_ids], R / "labels" / "summary.tsv",
                  A / "context", A / "figures")

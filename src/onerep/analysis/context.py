@@ -8,10 +8,16 @@ import logging
 import platform
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from onerep.audio.records import RECORD_COLUMNS, read_records
+from onerep.design.runs import read_runs
+from onerep.models.trainlog import read_log
+from onerep.sources.split import read_summary
 
 from .coding import order_strategies, strategy_label
 
@@ -67,10 +73,7 @@ def acquisition_losses(records: Mapping[str, str | Path]) -> pd.DataFrame:
             rows.append(dict(dataset=name, tracks=np.nan, kept=np.nan, lost=np.nan, lost_percent=np.nan,
                              reasons="records file not found"))
             continue
-        df = pd.read_csv(path, sep="\t", dtype=str).fillna("")
-        missing = {"track_id", "status"} - set(df.columns)
-        if missing:
-            raise ValueError(f"{path}: missing columns {sorted(missing)}")
+        df = pd.DataFrame([asdict(r) for r in read_records(path)], columns=list(RECORD_COLUMNS))
         last = df.drop_duplicates("track_id", keep="last")
         lost = last[~last.status.str.lower().isin(KEPT)]
         why = (lost.get("stage", "") + ": " + lost.get("reason", lost.status)).value_counts()
@@ -88,7 +91,7 @@ def training_logs(paths: Iterable[str | Path], runs: pd.DataFrame | None = None)
         if not p.exists():
             log.warning("training log %s not found; left out of the curves", p)
             continue
-        df = pd.read_csv(p, sep="\t")
+        df = read_log(p)
         if "run_id" not in df.columns:
             df["run_id"] = p.parent.name
         frames.append(df)
@@ -96,9 +99,6 @@ def training_logs(paths: Iterable[str | Path], runs: pd.DataFrame | None = None)
     if not frames:
         return pd.DataFrame(columns=cols + ["strategy"])
     logs = pd.concat(frames, ignore_index=True)
-    missing = {"epoch", "source", "train_loss", "valid_loss"} - set(logs.columns)
-    if missing:
-        raise ValueError(f"training logs lack columns {sorted(missing)}")
     if "phase" in logs.columns:  # a probe run (loss weighting) is not part of the curves
         logs = logs[logs.phase.astype(str) != "probe"]
     if runs is not None:
@@ -116,14 +116,14 @@ def write_context(out_dir: str | Path, figures_dir: str | Path, runs_path: str |
     from .tables import write_tsv
 
     out = Path(out_dir)
-    runs = pd.read_csv(runs_path, sep="\t", dtype={"run_id": str, "sources": str})
+    runs = read_runs(runs_path)
     paths = {"design": out / "design.tsv", "acquisition": out / "acquisition.tsv", "versions": out / "versions.tsv",
              "labels": out / "labels.tsv"}
     write_tsv(design_summary(runs), paths["design"])
     write_tsv(acquisition_losses(records), paths["acquisition"])
     write_tsv(versions(), paths["versions"])
     if labels_summary and Path(labels_summary).exists():
-        write_tsv(pd.read_csv(labels_summary, sep="\t"), paths["labels"])
+        write_tsv(read_summary(labels_summary), paths["labels"])
     else:
         write_tsv(pd.DataFrame({"note": ["labels summary not available"]}), paths["labels"])
     paths["training_curves"] = training_curves(training_logs(train_logs, runs), figures_dir)

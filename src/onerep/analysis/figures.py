@@ -582,6 +582,8 @@ def figures_step(tables: str | Path | Mapping[str, str | Path], out_dir: str | P
     (a mapping from their names to files, or the analysis folder that holds them)."""
     import json
 
+    from onerep.design.diagnostics import read_alias
+
     from .tables import read_tsv
     from .tsne import read_tsne
 
@@ -589,8 +591,8 @@ def figures_step(tables: str | Path | Mapping[str, str | Path], out_dir: str | P
     std = read_tsv(t["standardised"])
     out = []
     if alias is not None:
-        mat = pd.read_csv(alias, sep="\t", index_col=0, na_values=["NA"])
-        p3 = pd.read_csv(alias_phase3, sep="\t", index_col=0, na_values=["NA"]) if alias_phase3 else None
+        mat = read_alias(alias)
+        p3 = read_alias(alias_phase3) if alias_phase3 else None
         out.append(fig07_alias(mat, out_dir, p3))
     out.append(fig08_ssr_by_source(std, out_dir))
     out.append(fig09_by_strategy(std, out_dir))

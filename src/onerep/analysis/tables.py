@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from onerep.design.runs import read_runs
 from onerep.util import atomic_path, derive_seed, setting, write_text_atomic
 
 from .bootstrap import BootstrapResult, bootstrap
@@ -62,10 +63,7 @@ def collect_step(scores: str | Path | Sequence[str | Path], runs_path: str | Pat
     and baselines say which files are expected; they are read in that order whatever
     the order given.
     """
-    runs = pd.read_csv(runs_path, sep="\t", dtype={"run_id": str, "sources": str})
-    need = {"run_id", "strategy", "sources", "n"}
-    if need - set(runs.columns):
-        raise ValueError(f"{runs_path}: missing columns {sorted(need - set(runs.columns))}")
+    runs = read_runs(runs_path)
     targets = setting(settings, "targets")
     if not targets:
         raise ValueError("settings: 'targets' (the study's target names) is empty")

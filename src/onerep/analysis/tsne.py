@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from onerep.sources.labelfile import read_topics
+from onerep.targets.files import read_labels
 from onerep.util import atomic_path, write_text_atomic
 
 from . import FIGURE_TABLES
@@ -129,7 +131,7 @@ def tsne_table(features: str | Path, labels_tsv: str | Path, run_id: str, seed: 
     """The t-SNE map of the labelled tracks of ``features`` with each class's topic terms per
     source (the table of the module docstring), and notes on what could not be named."""
     ids, X = read_features(features)
-    lab = pd.read_csv(labels_tsv, sep="\t", dtype={"track_id": str, "label": str})
+    lab = read_labels(labels_tsv)
     lab = lab.drop_duplicates("track_id").set_index("track_id")["label"]
     keep = np.isin(ids, lab.index)
     if keep.sum() < len(ids):
@@ -150,7 +152,7 @@ def tsne_table(features: str | Path, labels_tsv: str | Path, run_id: str, seed: 
             if path is None or not Path(path).exists():
                 notes.append(f"no topic table for source {s}")
                 continue
-            table = pd.read_csv(path, sep="\t", dtype={"term": str})
+            table = read_topics(path)
             terms[s] = class_terms(zs, labels, table, n_terms)
     else:
         notes.append("no model file: topic terms not shown")

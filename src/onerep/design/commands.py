@@ -96,9 +96,9 @@ def _config_from_args(args: argparse.Namespace) -> dict[str, Any]:
 def write_design(config: dict[str, Any], out: str | Path, budget: int | None = None,
                  seed: int | None = None, show_progress: bool = False) -> dict[str, Any]:
     """Generate the design of ``config`` and write every output into ``out``; return the summary."""
-    from .diagnostics import alias_matrix, balance_table, reference_level, summary
+    from .diagnostics import alias_matrix, balance_table, reference_level, summary, write_alias
     from .plots import plot_alias
-    from .runs import build_design, design_spec
+    from .runs import build_design, design_spec, write_runs
 
     out = Path(out)
     spec = design_spec(config, budget=budget, seed=seed)
@@ -109,14 +109,12 @@ def write_design(config: dict[str, Any], out: str | Path, budget: int | None = N
     info = summary(design)
     info["generation_seconds"] = round(elapsed, 3)
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "runs.tsv") as tmp:
-        table.to_csv(tmp, sep="\t", index=False)
+    write_runs(table, out / "runs.tsv")
     phase3 = table[table.phase == 3]
     alias_all = alias_matrix(table, spec.sources)
     alias_p3 = alias_matrix(phase3, spec.sources)
     for name, mat in (("alias.tsv", alias_all), ("alias_phase3.tsv", alias_p3)):
-        with atomic_path(out / name) as tmp:
-            mat.rename_axis("effect").to_csv(tmp, sep="\t", float_format="%.6f", na_rep="NA")
+        write_alias(out / name, mat)
     with atomic_path(out / "balance.tsv") as tmp:
         balance_table(design).to_csv(tmp, sep="\t", index=False)
     counts = info["runs"]
@@ -182,11 +180,11 @@ def run(args: argparse.Namespace) -> int:
         for line in text.splitlines():
             log.info(line)
     else:  # a preview at the terminal
-        import pandas as pd
+        from .runs import read_runs
 
         print(text)
         if args.configfile:
-            runs = pd.read_csv(Path(args.out) / "runs.tsv", sep="\t")
+            runs = read_runs(Path(args.out) / "runs.tsv")
             print(cost_text(config, runs, args), end="")
     return 0
 

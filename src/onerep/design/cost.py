@@ -150,7 +150,9 @@ def corpus_size(config: Mapping[str, Any], train_tracks: int | None = None,
         n_train, n_valid = int(parts.get("train", 0)), int(parts.get("valid", 0))
         origin = f"{split} (after the label filter)"
     elif summary.is_file():
-        table = pd.read_csv(summary, sep="\t")
+        from onerep.sources.split import read_summary
+
+        table = read_summary(summary)
         n = int(table.loc[table["source"] == "survivors", "survivors"].iloc[0])
         n_train, n_valid = split_sizes(n, vf)
         origin = f"{summary}: {n:,} survivors of the label filter, {vf:g} for validation"

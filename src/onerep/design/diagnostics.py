@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import comb
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from onerep.util import atomic_path
 
 from .greedy import STRATEGIES, count_candidates
 from .runs import Design
@@ -147,3 +150,14 @@ def summary(design: Design) -> dict[str, Any]:
             "mean_size_p": float(np.mean([s.size_p for s in design.greedy.steps])),
         }
     return out
+
+
+def write_alias(path: str | Path, matrix: pd.DataFrame) -> None:
+    """Write a main-effect correlation matrix (``design/alias*.tsv``) atomically; NA where undefined."""
+    with atomic_path(path) as tmp:
+        matrix.rename_axis("effect").to_csv(tmp, sep="\t", float_format="%.6f", na_rep="NA")
+
+
+def read_alias(path: str | Path) -> pd.DataFrame:
+    """A correlation matrix written by :func:`write_alias` (effects as index and columns)."""
+    return pd.read_csv(path, sep="\t", index_col=0, na_values=["NA"])

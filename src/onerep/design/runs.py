@@ -23,12 +23,13 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pandas as pd
 
-from onerep.util import derive_seed
+from onerep.util import atomic_path, derive_seed
 
 from .greedy import MULTI_SOURCE, STRATEGIES, Candidates, GreedyResult, enumerate_candidates, greedy_order
 
@@ -218,3 +219,24 @@ def runs_table(config: Mapping[str, Any]) -> pd.DataFrame:
     """
     spec = design_spec(config)
     return _cached_table(json.dumps(spec.__dict__, sort_keys=True)).copy()
+
+
+#: Columns every reader of a run table needs.
+NEEDED_COLUMNS: tuple[str, ...] = ("run_id", "strategy", "sources", "n")
+
+
+def write_runs(table: pd.DataFrame, path: str | Path) -> None:
+    """Write the run table (``design/runs.tsv``) atomically."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, sep="\t", index=False)
+
+
+def read_runs(path: str | Path) -> pd.DataFrame:
+    """The run table written by :func:`write_runs` (run ids and sources as text).
+
+    Raises ValueError naming the file when it lacks a column of :data:`NEEDED_COLUMNS`."""
+    table = pd.read_csv(path, sep="\t", dtype={"run_id": str, "sources": str})
+    missing = [c for c in NEEDED_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}")
+    return table

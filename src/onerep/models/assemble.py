@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..util import atomic_path, derive_seed
+from ..util import derive_seed
 from .checkpoint import load_model, save_model
 from .network import build_network
 from .strategies import SELF
-from .train import LOG_COLUMNS
+from .trainlog import LOG_COLUMNS, read_log, write_log
 
 log = logging.getLogger("onerep.models")
 
@@ -93,12 +93,11 @@ def assemble_msscr(run_id: str, seed: int, sources: list[str], ssr_models: Mappi
     for s in sources:
         log_path = Path(ssr_models[s]).with_name("train_log.tsv")
         if log_path.exists():
-            df = pd.read_csv(log_path, sep="\t")
+            df = read_log(log_path)
             df["phase"] = "ssr:" + df["run_id"].astype(str) + ":" + df["phase"].astype(str)
             df["run_id"] = run_id
             rows.append(df)
     log_df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=LOG_COLUMNS)
-    with atomic_path(out / "train_log.tsv") as tmp:
-        log_df.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_log(out / "train_log.tsv", log_df)
     log.info("assembled %s from SS-R runs %s", run_id, ids)
     return out / "model.pt"

@@ -27,11 +27,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import torch
 
 from .. import __version__
-from ..util import atomic_path, derive_seed, progress
+from ..util import derive_seed, progress
 from .checkpoint import fingerprint, load_checkpoint, save_checkpoint, save_model
 from .data import RunData, load_run_data
 from .device import compute_plan, configure_torch, resolve_device
@@ -39,11 +38,9 @@ from .loop import Trainer
 from .network import build_network
 from .settings import TrainSettings
 from .strategies import get_strategy
+from .trainlog import write_log
 
 log = logging.getLogger("onerep.models")
-
-LOG_COLUMNS = ["run_id", "phase", "epoch", "source", "iterations", "train_loss", "valid_loss",
-               "weight", "epoch_seconds"]
 
 #: Called with the epoch right after each checkpoint is written (see :func:`train_run`).
 CheckpointHook = Callable[[int], None]
@@ -101,13 +98,6 @@ def log_rows(run_id: str, phase: str, epoch: int, train: dict[str, tuple[float, 
     return [{"run_id": run_id, "phase": phase, "epoch": epoch, "source": s,
              "iterations": train[s][1], "train_loss": train[s][0], "valid_loss": valid[s],
              "weight": weights[s], "epoch_seconds": round(seconds, 3)} for s in train]
-
-
-def write_log(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write the training log TSV atomically."""
-    with atomic_path(path) as tmp:
-        pd.DataFrame(rows, columns=LOG_COLUMNS).to_csv(tmp, sep="\t", index=False,
-                                                       float_format="%.6g")
 
 
 # ---------------------------------------------------------------------------------

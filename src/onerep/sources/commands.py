@@ -6,7 +6,7 @@ import argparse
 import logging
 import time
 
-from onerep.util import parse_settings, setting, setup_logging, write_text_atomic
+from onerep.util import parse_settings, setting, setup_logging
 
 log = logging.getLogger("onerep.sources")
 
@@ -130,14 +130,14 @@ def run_audio_descriptors(args: argparse.Namespace) -> int:
 def run_summary(args: argparse.Namespace) -> int:
     """Handler of ``onerep labels-summary``."""
     from .loaders import read_manifest_ids
-    from .split import summary_table
+    from .split import summary_table, write_summary
 
     setup_logging(args.log)
     s = _settings(args.settings)
     design = list(setting(s, "design.sources"))
     table = summary_table(args.labels, design, bool(setting(s, "sources.require_all")),
                           manifest_ids=read_manifest_ids(args.manifest))
-    write_text_atomic(args.out, table.to_csv(sep="\t", index=False))
+    write_summary(args.out, table)
     for line in table.to_string(index=False).splitlines():
         log.info(line)
     return 0

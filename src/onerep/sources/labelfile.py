@@ -54,6 +54,19 @@ def write_topics(path: str | Path, table: pd.DataFrame) -> None:
     write_text_atomic(path, table.to_csv(sep="\t", index=False, float_format="%.6g"))
 
 
+TOPIC_COLUMNS = ("topic", "rank", "term", "weight")
+
+
+def read_topics(path: str | Path) -> pd.DataFrame:
+    """The topic table written by :func:`write_topics` (terms as text); ValueError naming
+    the file when a column is missing."""
+    table = pd.read_csv(path, sep="\t", dtype={"term": str})
+    missing = [c for c in TOPIC_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: topic table lacks columns {missing}")
+    return table
+
+
 def load_labels(path: str | Path, source: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(track ids (N,) str, z (N, k) float32) of one source's label file, checked: every
     row finite, non-negative and summing to 1 (errors name the file and the track)."""

@@ -109,6 +109,21 @@ def summary_table(label_paths: Sequence[str | Path], design_sources: Sequence[st
     return table
 
 
+def write_summary(path: str | Path, table: pd.DataFrame) -> None:
+    """Write the labels summary (``labels/summary.tsv``, :func:`summary_table`) atomically."""
+    write_text_atomic(path, table.to_csv(sep="\t", index=False))
+
+
+def read_summary(path: str | Path) -> pd.DataFrame:
+    """The labels summary written by :func:`write_summary`; ValueError naming the file when
+    it lacks the ``source`` or ``survivors`` column."""
+    table = pd.read_csv(path, sep="\t")
+    missing = [c for c in ("source", "survivors") if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: labels summary lacks columns {missing}")
+    return table
+
+
 def make_split(track_ids: Sequence[str], valid_fraction: float, seed: int) -> pd.DataFrame:
     """A seeded random train/valid split of ``track_ids`` (sorted first, so the order
     of the input does not matter). At least one track each when there are two or more."""
