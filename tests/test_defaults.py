@@ -138,3 +138,23 @@ def test_figures_compute_nothing():
             "print(sorted(m for m in ('torch', 'sklearn', 'onerep.models') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def _dict_gets_of_config_keys_with_a_default() -> list[str]:
+    """``file:line key`` of every ``x.get("<dotted config key>", default)`` in the package: a
+    rule's settings always hold the key, so such a default is a second copy of the schema's."""
+    from onerep.config import key_schema
+
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                    and len(node.args) == 2 and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str) and "." in node.args[0].value
+                    and key_schema(node.args[0].value) is not None):
+                found.append(f"{path.relative_to(SRC)}:{node.lineno} {node.args[0].value}")
+    return found
+
+
+def test_no_stage_reads_a_config_key_with_its_own_default():
+    assert _dict_gets_of_config_keys_with_a_default() == []

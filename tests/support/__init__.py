@@ -3,7 +3,6 @@
 - :mod:`.clips`     music-like audio clips (numerical parity of the audio stage)
 - :mod:`.corpus`    a small learning corpus in the workflow's file formats (training)
 - :mod:`.simulate`  scores drawn from model 1 with known effects (the analysis)
-- :mod:`.settings`  training settings from the schema's defaults plus a few fields
 - :mod:`.train_killed`  ``onerep train`` that kills itself after an epoch's checkpoint
 
 The tests import them as ``support.<module>`` (pytest puts ``tests/`` on ``sys.path``,

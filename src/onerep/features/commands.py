@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from onerep.util import parse_settings, setup_logging
+from onerep.util import parse_settings, setting, setup_logging
 
 log = logging.getLogger("onerep.features")
 
@@ -64,8 +64,8 @@ def cmd_extract_features(args: argparse.Namespace) -> int:
     loaded = load_model(args.model)
     for mel, target, out in _targets(args):
         extract_run(args.model, mel, out, rep=args.rep, target=target,
-                    batch_size=int(s.get("extract.batch_size", 256)),
-                    device=str(s.get("train.device", "auto")), loaded=loaded)
+                    batch_size=int(setting(s, "extract.batch_size")),
+                    device=str(setting(s, "train.device")), loaded=loaded)
     return 0
 
 
@@ -105,16 +105,16 @@ def cmd_rand(args: argparse.Namespace) -> int:
     s = _settings(args.settings)
     sources = list(s["design.sources"])
     seed = rand_seed(int(s["seed"]), args.strategy)
-    net = rand_network(args.strategy, sources, k=int(s.get("sources.k", 50)),
-                       width=float(s.get("train.width", 1.0)), seed=seed)
+    net = rand_network(args.strategy, sources, k=int(setting(s, "sources.k")),
+                       width=float(setting(s, "train.width")), seed=seed)
     mean, std = load_scaler(args.scaler)
-    dev = resolve_device(str(s.get("train.device", "auto")))
+    dev = resolve_device(str(setting(s, "train.device")))
     rep = f"rand-{args.strategy}"
     embed = torch_embedder(net, dev)
     for mel, target, out in _targets(args):
         store = MelStore(mel)
         feats, windows = extract_store(embed, store, mean, std,
-                                       int(s.get("extract.batch_size", 256)), desc=f"{rep}/{target}")
+                                       int(setting(s, "extract.batch_size")), desc=f"{rep}/{target}")
         write_features(out, store.track_ids, feats, windows, {
             "rep": rep, "target": target, "source": "rand", "seed": seed,
             "strategy": args.strategy, "sources": rand_sources(args.strategy, sources),

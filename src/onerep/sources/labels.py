@@ -37,8 +37,8 @@ from .plsa import PLSA, top_terms
 
 log = logging.getLogger(__name__)
 
-#: pLSA starts (each ``PLSA_INIT_ITER`` iterations; the most likely one is continued)
-#: unless the settings carry ``sources.plsa_restarts``.
+#: Iterations of each of the ``sources.plsa_restarts`` pLSA starts; the most likely start
+#: is continued to ``sources.plsa_iterations``.
 PLSA_INIT_ITER = 10
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from onerep.util import parse_settings, setup_logging
+from onerep.util import parse_settings, setting, setup_logging
 
 log = logging.getLogger("onerep.targets")
 
@@ -45,11 +45,11 @@ def cmd_splits(args: argparse.Namespace) -> int:
     splits, info = make_splits(
         labels, task, target=args.target, seed=int(s["seed"]),
         repetitions=int(s["evaluate.repetitions"]),
-        test_fraction=float(s.get("evaluate.test_fraction", 0.2)),
+        test_fraction=float(setting(s, "evaluate.test_fraction")),
         keep_ids=keep, interactions=inter,
-        min_user_tracks=int(s.get("evaluate.als.min_user_tracks", 5)),
-        min_track_users=int(s.get("evaluate.als.min_track_users", 5)),
-        holdout_fraction=float(s.get("evaluate.als.holdout_fraction", 0.2)),
+        min_user_tracks=int(setting(s, "evaluate.als.min_user_tracks")),
+        min_track_users=int(setting(s, "evaluate.als.min_track_users")),
+        holdout_fraction=float(setting(s, "evaluate.als.holdout_fraction")),
     )
     write_tsv(splits, args.out)
     log.info("%s: %s", args.target, ", ".join(f"{k}={v}" for k, v in info.items()))
