@@ -55,9 +55,9 @@ class Features:
 def load_features(path: str | Path) -> Features:
     """A features file as :class:`Features`, read and checked by the format's one reader
     (``onerep.features.extract.load_features``)."""
-    from onerep.features.extract import load_features as read_features_file
+    from onerep.features import extract
 
-    ids, X, _ = read_features_file(path)
+    ids, X, _ = extract.load_features(path)
     return Features(track_ids=np.asarray(ids, dtype=str), X=X, path=str(path))
 
 
